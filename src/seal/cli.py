@@ -1,0 +1,209 @@
+"""The ``seal`` command line: parse flags, build the config, call the library."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+
+from seal import progress
+from seal.config import SealConfig, dump_config, load_config, parse_set
+from seal.errors import SealError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="seal-lm: a language model that improves itself by judging its own reasoning.",
+)
+config_app = typer.Typer(no_args_is_help=True, help="Inspect the effective configuration.")
+app.add_typer(config_app, name="config")
+out = Console()
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override any config key: section.key=value.")
+]
+
+
+def _levels(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SealError(
+            f"--levels expects comma-separated integers such as 4,5, got {text!r}"
+        ) from None
+
+
+def _config(config: Path | None, sets: list[str] | None, flags: dict[str, Any]) -> SealConfig:
+    overrides = parse_set(sets or [])
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    return load_config(config, overrides)
+
+
+@app.callback()
+def _main(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    progress.set_quiet(quiet)
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Print the effective configuration (defaults < YAML < --set) as YAML."""
+    out.print(dump_config(_config(config, set_, {})), end="", markup=False, highlight=False)
+
+
+@app.command("eval")
+def eval_cmd(
+    model: Annotated[
+        str | None, typer.Option(help="'tiny', a model directory or a hub id.")
+    ] = None,
+    task: Annotated[str | None, typer.Option(help="Task name, e.g. wordmath.")] = None,
+    split: Annotated[str | None, typer.Option(help="train, pool, validation or test.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Problems per level.")] = None,
+    samples: Annotated[
+        int | None, typer.Option(help="Samples per problem for maj@k/pass@k.")
+    ] = None,
+    shots: Annotated[int | None, typer.Option(help="Worked examples in the prompt.")] = None,
+    levels: Annotated[str | None, typer.Option(help="Comma-separated wordmath levels.")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="JSONL problems {question, answer[, level, id]}.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Also write the result JSON here.")] = None,
+    name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
+    temperature: Annotated[float | None, typer.Option()] = None,
+    top_p: Annotated[float | None, typer.Option()] = None,
+    top_k: Annotated[int | None, typer.Option()] = None,
+    max_new_tokens: Annotated[int | None, typer.Option()] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Evaluate a model on a task: a table by level, JSON with accuracy, maj@k and pass@k."""
+    from seal.evaluate import evaluate, results_table
+    from seal.generation.hf import HFSampler
+    from seal.models import load_model
+    from seal.problems import load_problems
+    from seal.store import RunDir, atomic_write_json, atomic_write_text
+    from seal.tasks import get_task
+
+    cfg = _config(
+        config,
+        set_,
+        {
+            "model.name": model,
+            "model.device": device,
+            "eval.task": task,
+            "eval.split": split,
+            "eval.limit": limit,
+            "eval.samples": samples,
+            "eval.shots": shots,
+            "eval.levels": _levels(levels),
+            "sampling.temperature": temperature,
+            "sampling.top_p": top_p,
+            "sampling.top_k": top_k,
+            "sampling.max_new_tokens": max_new_tokens,
+            "sampling.batch_size": batch_size,
+            "sampling.seed": seed,
+        },
+    )
+    ev = cfg.eval
+    task_kwargs: dict[str, Any] = {"levels": ev.levels} if ev.task == "wordmath" else {}
+    task_obj = get_task(ev.task, **task_kwargs)
+    problems = load_problems(task_obj, data, ev.split, ev.limit)
+    loaded = load_model(cfg.model)
+    run = RunDir.create(cfg.runs_dir, name, f"eval-{ev.task}", dump_config(cfg))
+    sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
+    summary, results = evaluate(
+        task_obj,
+        problems,
+        sampler,
+        cfg.sampling,
+        samples=ev.samples,
+        shots=ev.shots,
+    )
+    result = {
+        "task": ev.task,
+        "model": cfg.model.name,
+        "split": ev.split if data is None else str(data),
+        **summary,
+        "run_dir": str(run.path),
+    }
+    atomic_write_text(
+        run.path / "samples.jsonl", "".join(json.dumps(r.record()) + "\n" for r in results)
+    )
+    atomic_write_json(run.path / "eval.json", result)
+    if output is not None:
+        atomic_write_json(output, result)
+    run.mark_done("eval", n=summary["n"])
+    out.print(results_table(summary, f"{ev.task} / {cfg.model.name} / {result['split']}"))
+    out.print(
+        f"{summary['generated_tokens']:,} tokens in {summary['seconds']:.1f}s "
+        f"({summary['tokens_per_second']:,.0f} tok/s) -> {run.path}/eval.json"
+    )
+
+
+@app.command("pretrain-tiny")
+def pretrain_tiny(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the new model.")],
+    steps: Annotated[int | None, typer.Option(help="Training steps (default: as shipped).")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --out directory.")] = False,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Train the embedded tiny model from scratch (tokenizer + Llama) on easy wordmath levels."""
+    from seal.pretrain import pretrain
+
+    cfg = _config(config, set_, {"pretrain.steps": steps, "pretrain.seed": seed})
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise SealError(f"{out_dir} already exists and is not empty; pass --force to replace it")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        info = pretrain(cfg.pretrain, tmp, log_every=0 if sys.stderr.isatty() else 100)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out.print(
+        f"trained {info['parameters']:,} parameters for {info['steps']} steps "
+        f"({info['tokens']:,} tokens) in {info['seconds']:.0f}s, "
+        f"final loss {info['final_loss']:.4f}"
+        f" -> {out_dir}"
+    )
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    err_console = Console(stderr=True)
+    try:
+        app(standalone_mode=False)
+    except SealError as err:
+        err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+        sys.exit(2)
+    except click.exceptions.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        err_console.print("interrupted; files already written are intact")
+        sys.exit(130)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+
+
+if __name__ == "__main__":
+    main()

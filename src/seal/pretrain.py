@@ -1,0 +1,188 @@
+"""Train the embedded tiny model from scratch: a BPE tokenizer and a small Llama on wordmath.
+
+Only the easy levels go into the corpus, so the model is good there and weak (but not
+hopeless) on the harder levels: the room self-improvement has to use. The loss covers the
+solution tokens only; the question is context. Fixed seed, fixed number of steps:
+``seal pretrain-tiny --out DIR`` reproduces the shipped weights on the same software.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+from seal.config import PretrainConfig
+from seal.progress import progress_bar
+from seal.store import atomic_write_text
+from seal.tasks.wordmath import format_prompt, iter_problems
+
+EOS = "<|endoftext|>"
+
+
+def corpus(levels: list[int], seed: int) -> Iterator[tuple[str, str]]:
+    """Endless (prompt, completion) pairs from the train split, levels interleaved at random."""
+    rng = random.Random(f"corpus/{seed}")
+    streams = {lv: iter_problems("train", lv, seed) for lv in levels}
+    while True:
+        p = next(streams[rng.choice(levels)])
+        yield format_prompt(p.question), " " + (p.solution or "")
+
+
+def train_tokenizer(cfg: PretrainConfig) -> PreTrainedTokenizerFast:
+    """Byte-level BPE with one token per digit, so numbers stay learnable and sequences short."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    # All levels contribute words to the vocabulary (the harder levels use the same words);
+    # only the model's training data is restricted to the easy levels.
+    texts = corpus(list(range(1, 6)), seed=cfg.seed + 1)
+    sample = [p + c for _, (p, c) in zip(range(cfg.tokenizer_corpus), texts, strict=False)]
+    trainer = trainers.BpeTrainer(
+        vocab_size=cfg.vocab_size,
+        special_tokens=[EOS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(sample, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=EOS,
+        eos_token=EOS,
+        pad_token=EOS,
+        unk_token=None,
+        model_max_length=512,
+    )
+
+
+def build_model(cfg: PretrainConfig, vocab_size: int, eos_id: int) -> LlamaForCausalLM:
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.layers,
+        num_attention_heads=cfg.heads,
+        num_key_value_heads=cfg.heads,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=eos_id,
+        eos_token_id=eos_id,
+        pad_token_id=eos_id,
+        rope_theta=10000.0,
+    )
+    return LlamaForCausalLM(config)
+
+
+def batches(
+    tokenizer: PreTrainedTokenizerFast, cfg: PretrainConfig
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Length-bucketed batches (little padding) with loss only on completion tokens."""
+    stream = corpus(cfg.levels, cfg.seed)
+    rng = random.Random(f"batches/{cfg.seed}")
+    eos = tokenizer.eos_token_id
+    while True:
+        pool = []
+        for _ in range(cfg.batch_size * 32):
+            prompt, completion = next(stream)
+            p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            c_ids = tokenizer(completion, add_special_tokens=False)["input_ids"] + [eos]
+            pool.append((p_ids, c_ids))
+        pool.sort(key=lambda pc: len(pc[0]) + len(pc[1]))
+        groups = [pool[i : i + cfg.batch_size] for i in range(0, len(pool), cfg.batch_size)]
+        rng.shuffle(groups)
+        for group in groups:
+            width = max(len(p) + len(c) for p, c in group)
+            ids = torch.full((len(group), width), eos, dtype=torch.long)
+            labels = torch.full((len(group), width), -100, dtype=torch.long)
+            mask = torch.zeros((len(group), width), dtype=torch.long)
+            for row, (p, c) in enumerate(group):
+                n = len(p) + len(c)
+                ids[row, :n] = torch.tensor(p + c)
+                labels[row, len(p) : n] = torch.tensor(c)
+                mask[row, :n] = 1
+            yield ids, mask, labels
+
+
+def pretrain(cfg: PretrainConfig, out: Path, quiet: bool = False, log_every: int = 0) -> dict:
+    """Train tokenizer and model, write a Hugging Face model directory to ``out``."""
+    torch.manual_seed(cfg.seed)
+    start = time.time()
+    tokenizer = train_tokenizer(cfg)
+    model = build_model(cfg, len(tokenizer), tokenizer.eos_token_id)
+    n_params = sum(p.numel() for p in model.parameters())
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
+
+    def lr_at(step: int) -> float:
+        if step < cfg.warmup:
+            return cfg.lr * (step + 1) / cfg.warmup
+        frac = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+        return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + torch.cos(torch.tensor(frac * torch.pi)).item()))
+
+    model.train()
+    losses: list[float] = []
+    tokens = 0
+    data = batches(tokenizer, cfg)
+    with progress_bar("pretrain", total=cfg.steps, unit="steps", quiet=quiet) as bar:
+        for step in range(cfg.steps):
+            ids, mask, labels = next(data)
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            tokens += int(mask.sum())
+            bar.advance(1, tokens=int(mask.sum()), note=f"loss {loss.item():.3f}")
+            if log_every and (step + 1) % log_every == 0:
+                recent = sum(losses[-log_every:]) / log_every
+                print(
+                    f"step {step + 1}/{cfg.steps} loss {recent:.4f} {time.time() - start:.0f}s",
+                    flush=True,
+                )
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    model.generation_config.pad_token_id = tokenizer.eos_token_id
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    elapsed = time.time() - start
+    info = {
+        "parameters": n_params,
+        "steps": cfg.steps,
+        "tokens": tokens,
+        "seconds": round(elapsed, 1),
+        "final_loss": sum(losses[-50:]) / min(50, len(losses)),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+        "torch": torch.__version__,
+        "config": cfg.model_dump(),
+        "loss_curve": [
+            round(sum(losses[i : i + 50]) / len(losses[i : i + 50]), 4)
+            for i in range(0, len(losses), 50)
+        ],
+    }
+    atomic_write_text(out / "pretrain.json", json.dumps(info, indent=2))
+    return info

@@ -1,0 +1,97 @@
+"""The run directory: atomic file writes, the resolved config, and a manifest of done stages.
+
+Every file is written to a temporary name in the same directory, flushed, fsynced and
+renamed over the target, so a kill leaves either the old file or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from seal.errors import SealError
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as err:
+        raise SealError(f"cannot write {path}: {err.strerror}") from None
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise SealError(f"cannot write {path}: {err.strerror}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    _atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SealError(f"{path} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SealError(f"{path} is not valid JSON: {err}") from None
+
+
+class RunDir:
+    """``runs/<name>/``: ``config.yaml`` (what ran) and ``manifest.json`` (stages done)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, root: Path, name: str | None, kind: str, config_yaml: str) -> RunDir:
+        """A new run directory under ``root``; an existing name is refused, never overwritten."""
+        name = name or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path = Path(root) / name
+        suffix = 1
+        base = path
+        while path.exists() and not (path / "manifest.json").exists() and any(path.iterdir()):
+            path = base.with_name(f"{base.name}-{suffix}")
+            suffix += 1
+        if (path / "manifest.json").exists():
+            raise SealError(f"run directory {path} already exists; choose another --name")
+        run = cls(path)
+        atomic_write_text(path / "config.yaml", config_yaml)
+        atomic_write_json(
+            path / "manifest.json", {"kind": kind, "stages": {}, "created": time.time()}
+        )
+        return run
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return read_json(self.path / "manifest.json")
+
+    def mark_done(self, stage: str, **info: Any) -> None:
+        manifest = self.manifest
+        manifest["stages"][stage] = {"done": time.time(), **info}
+        atomic_write_json(self.path / "manifest.json", manifest)
+
+    def is_done(self, stage: str) -> bool:
+        return stage in self.manifest["stages"]

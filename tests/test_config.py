@@ -1,0 +1,70 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seal.config import SealConfig, dump_config, load_config, parse_set
+from seal.errors import SealError
+
+
+def test_defaults_roundtrip_through_yaml(tmp_path: Path) -> None:
+    cfg = SealConfig()
+    path = tmp_path / "c.yaml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path) == cfg
+
+
+def test_yaml_then_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("sampling:\n  seed: 5\n  temperature: 0.5\neval:\n  limit: 7\n")
+    cfg = load_config(path, {"sampling.seed": 9, "eval.levels": [4, 5]})
+    assert cfg.sampling.seed == 9  # flag beats YAML
+    assert cfg.sampling.temperature == 0.5  # YAML beats default
+    assert cfg.eval.limit == 7 and cfg.eval.levels == [4, 5]
+
+
+def test_unknown_key_names_key_and_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("sampling:\n  temprature: 0.5\n")
+    with pytest.raises(SealError) as err:
+        load_config(path)
+    msg = str(err.value)
+    assert "sampling.temprature" in msg and "temperature" in msg and "\n" not in msg
+
+
+def test_unknown_section() -> None:
+    with pytest.raises(SealError, match="unknown config key 'sampler'.*sampling"):
+        load_config(None, {"sampler.seed": 1})
+
+
+def test_wrong_type_names_key() -> None:
+    with pytest.raises(SealError, match="config key 'eval.limit'.*'many'"):
+        load_config(None, {"eval.limit": "many"})
+    with pytest.raises(SealError, match="config key 'model.dtype'.*float32"):
+        load_config(None, {"model.dtype": "fp8"})
+
+
+def test_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(SealError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\n")
+    with pytest.raises(SealError, match="not valid YAML"):
+        load_config(bad)
+    bad.write_text("- 1\n- 2\n")
+    with pytest.raises(SealError, match="mapping"):
+        load_config(bad)
+    bad.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(SealError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_parse_set() -> None:
+    assert parse_set(["a.b=3", "c.d=[1, 2]", "e.f=x"]) == {"a.b": 3, "c.d": [1, 2], "e.f": "x"}
+    with pytest.raises(SealError, match="key=value"):
+        parse_set(["novalue"])
+
+
+def test_dump_is_plain_yaml() -> None:
+    data = yaml.safe_load(dump_config(SealConfig()))
+    assert set(data) == {"model", "sampling", "eval", "pretrain", "runs_dir"}

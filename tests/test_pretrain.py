@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from seal.config import PretrainConfig
+from seal.generation.base import SamplingParams
+from seal.generation.hf import HFSampler
+from seal.models import tiny_path
+from seal.pretrain import pretrain
+
+
+def small() -> PretrainConfig:
+    return PretrainConfig(
+        steps=3,
+        batch_size=4,
+        warmup=1,
+        hidden_size=32,
+        layers=1,
+        heads=2,
+        intermediate_size=64,
+        tokenizer_corpus=300,
+    )
+
+
+@pytest.mark.slow
+def test_pretrain_is_reproducible_and_loadable(tmp_path: Path) -> None:
+    a = pretrain(small(), tmp_path / "a", quiet=True)
+    pretrain(small(), tmp_path / "b", quiet=True)
+    wa, wb = (
+        load_file(tmp_path / "a" / "model.safetensors"),
+        load_file(tmp_path / "b" / "model.safetensors"),
+    )
+    assert wa.keys() == wb.keys() and all((wa[k] == wb[k]).all() for k in wa)
+    assert (tmp_path / "a" / "tokenizer.json").read_bytes() == (
+        tmp_path / "b" / "tokenizer.json"
+    ).read_bytes()
+    assert a["steps"] == 3 and a["tokens"] > 0
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "a")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "a")
+    out = HFSampler(model, tok).sample(
+        ["Question: x\nAnswer:"], SamplingParams(max_new_tokens=3), quiet=True
+    )
+    assert out[0][0].num_tokens >= 1
+
+
+def test_tokenizer_splits_digits() -> None:
+    tok = AutoTokenizer.from_pretrained(tiny_path())
+    pieces = tok.convert_ids_to_tokens(tok("x = 1234 + 5")["input_ids"])
+    assert [p for p in pieces if p.strip("Ġ").isdigit()] == ["1", "2", "3", "4", "5"]
+    text = "Question: Mia has $12.\nAnswer: #### 12"
+    assert tok.decode(tok(text)["input_ids"]) == text
+
+
+def test_embedded_model_is_small_and_plain_hf() -> None:
+    files = {p.name for p in tiny_path().iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= files
+    size = sum(p.stat().st_size for p in tiny_path().iterdir())
+    assert size <= 25 * 2**20
