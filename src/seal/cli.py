@@ -25,6 +25,10 @@ app = typer.Typer(
 )
 config_app = typer.Typer(no_args_is_help=True, help="Inspect the effective configuration.")
 app.add_typer(config_app, name="config")
+critic_app = typer.Typer(
+    no_args_is_help=True, help="Train and apply the self-critique reward model."
+)
+app.add_typer(critic_app, name="critic")
 out = Console()
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
@@ -185,6 +189,76 @@ def pretrain_tiny(
         f"final loss {info['final_loss']:.4f}"
         f" -> {out_dir}"
     )
+
+
+@critic_app.command("train")
+def critic_train(
+    output: Annotated[Path, typer.Option(help="Directory for the critic adapter and metrics.")],
+    model: Annotated[
+        str | None, typer.Option(help="'tiny', a model directory or a hub id.")
+    ] = None,
+    task: Annotated[str | None, typer.Option(help="Task whose pool problems are judged.")] = None,
+    labels: Annotated[int | None, typer.Option(help="Bootstrap labels (balanced).")] = None,
+    labels_file: Annotated[
+        Path | None,
+        typer.Option(help="JSONL {prompt, solution, label} instead of verifier labels."),
+    ] = None,
+    problems_per_level: Annotated[int | None, typer.Option()] = None,
+    samples_per_problem: Annotated[int | None, typer.Option()] = None,
+    consistency: Annotated[float | None, typer.Option(help="Inconsistency penalty weight.")] = None,
+    steps: Annotated[bool | None, typer.Option("--steps/--no-steps", help="Step critique.")] = None,
+    self_consistency: Annotated[
+        bool | None, typer.Option("--self-consistency/--entropy-only")
+    ] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output directory.")] = False,
+    device: Annotated[str | None, typer.Option()] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Bootstrap the critic from labels, let it label the rest, retrain, and measure it."""
+    from seal.critic.service import train_and_save
+
+    cfg = _config(
+        config,
+        set_,
+        {
+            "model.name": model,
+            "model.device": device,
+            "eval.task": task,
+            "critic.labels": labels,
+            "critic.problems_per_level": problems_per_level,
+            "critic.samples_per_problem": samples_per_problem,
+            "critic.consistency": consistency,
+            "critic.steps": steps,
+            "critic.self_consistency": self_consistency,
+            "critic.seed": seed,
+        },
+    )
+    if output.exists() and any(output.iterdir()) and not force:
+        raise SealError(f"{output} already exists and is not empty; pass --force to replace it")
+    metrics = train_and_save(cfg, output, labels_file)
+    out.print(
+        f"critic: AUROC {metrics['auroc']:.3f}, accuracy {metrics['accuracy']:.3f}, "
+        f"ECE {metrics['ece']:.3f}, self-labels kept {metrics['self_label']['kept_fraction']:.0%} "
+        f"(accuracy {metrics['self_label']['accuracy'] or 0:.1%}), injections caught "
+        f"{metrics['injection']['caught']:.0%} -> {output}"
+    )
+
+
+@critic_app.command("score")
+def critic_score(
+    critic: Annotated[Path, typer.Option(help="Directory written by `seal critic train`.")],
+    input_: Annotated[Path, typer.Option("--input", help="JSONL {prompt, solution}.")],
+    output: Annotated[Path, typer.Option(help="JSONL with p_good, entropy, step scores.")],
+    model: Annotated[str | None, typer.Option(help="Base model (default: the critic's).")] = None,
+    device: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Score trajectories with a trained critic."""
+    from seal.critic.service import score_file
+
+    n = score_file(critic, input_, output, model, device)
+    out.print(f"scored {n} trajectories -> {output}")
 
 
 def main() -> None:

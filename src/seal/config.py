@@ -75,11 +75,47 @@ class PretrainConfig(_Section):
     """bfloat16 autocast on CPU (about 1.7x faster on AVX-512 machines)."""
 
 
+class CriticConfig(_Section):
+    """The self-critique reward model: bootstrap labels, training, self-annotation."""
+
+    labels: int = Field(200, ge=2)
+    """Verifier-labelled (or user-labelled) trajectories to bootstrap from, balanced good/bad."""
+    problems_per_level: int = Field(60, ge=1)
+    """Pool problems per level whose samples feed labels, self-labels and held-out metrics."""
+    samples_per_problem: int = Field(4, ge=1)
+    temperature: float = Field(1.0, gt=0.0)
+    max_new_tokens: int = Field(256, ge=1)
+    heldout_fraction: float = Field(0.3, ge=0.0, lt=1.0)
+    """Share of pool problems kept out of training, for AUROC / accuracy / ECE."""
+    entropy_threshold: float = Field(0.2, gt=0.0)
+    """Self-labels whose verdict entropy (nats, max ln 2) is below this are kept."""
+    self_consistency: bool = False
+    """Also require self-labels to agree with majority vote over the prompt's samples."""
+    self_label: bool = True
+    steps: bool = True
+    """Train step-level critique on step-verifier labels."""
+    combine: Literal["outcome", "min", "mean", "product"] = "outcome"
+    """How the trajectory reward combines the outcome verdict with the step verdicts."""
+    injections: float = Field(0.25, ge=0.0, le=1.0)
+    """Share of bad training solutions also shown with text addressed to the judge."""
+    consistency: float = Field(0.5, ge=0.0)
+    """Weight of the inconsistency penalty (symmetric KL between two judgings); 0 = off."""
+    epochs: int = Field(4, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    batch_size: int = Field(16, ge=1)
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    seed: int = 0
+
+
 class SealConfig(_Section):
     model: ModelConfig = ModelConfig()
     sampling: SamplingConfig = SamplingConfig()
     eval: EvalConfig = EvalConfig()
     pretrain: PretrainConfig = PretrainConfig()
+    critic: CriticConfig = CriticConfig()
     runs_dir: Path = Path("runs")
     """Where run directories are created."""
 

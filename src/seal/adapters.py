@@ -1,0 +1,86 @@
+"""One base model, two LoRA adapters (``policy`` and ``critic``) sharing its weights.
+
+``set_adapter`` switches roles; only the active adapter trains. Adapters are saved in
+PEFT's format (``adapter_config.json`` + ``adapter_model.safetensors``) so PEFT,
+Transformers and lm-evaluation-harness (``peft=DIR``) load them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import PreTrainedModel
+
+from seal.errors import SealError
+
+ROLES = ("policy", "critic")
+
+
+def lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05) -> LoraConfig:
+    return LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+
+
+def with_adapters(
+    base: PreTrainedModel, r: int = 16, alpha: int = 32, dropout: float = 0.05
+) -> PeftModel:
+    """Wrap ``base`` with fresh ``policy`` and ``critic`` adapters (policy active)."""
+    cfg = lora_config(r, alpha, dropout)
+    model = get_peft_model(base, cfg, adapter_name="policy")
+    model.add_adapter("critic", lora_config(r, alpha, dropout))
+    model.set_adapter("policy")
+    return model
+
+
+def save_adapter(model: PeftModel, role: str, out: Path) -> None:
+    """Write one adapter to ``out`` atomically (a temporary directory renamed into place)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        model.save_pretrained(tmp, selected_adapters=[role])
+        src = tmp / role if (tmp / role).is_dir() else tmp
+        if out.exists():
+            shutil.rmtree(out)
+        src.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_adapter(model: PeftModel, role: str, path: Path) -> None:
+    """Replace adapter ``role`` with the one saved at ``path``; a mismatch is a one-line error."""
+    path = Path(path)
+    cfg_file = path / "adapter_config.json"
+    if not cfg_file.is_file():
+        raise SealError(f"{path} is not a saved adapter (no adapter_config.json)")
+    try:
+        saved = json.loads(cfg_file.read_text())
+    except json.JSONDecodeError:
+        raise SealError(f"{cfg_file} is not valid JSON") from None
+    base_type = model.get_base_model().config.model_type
+    active = model.active_adapter
+    probe = f"{role}__incoming"
+    try:  # load under a spare name first, so a bad adapter never replaces a good one
+        model.load_adapter(str(path), adapter_name=probe)
+    except (RuntimeError, ValueError, KeyError, OSError) as err:
+        if probe in model.peft_config:
+            model.delete_adapter(probe)
+        first = str(err).strip().splitlines()[0][:160]
+        raise SealError(
+            f"adapter {path} does not match the base model ({base_type}; the adapter was "
+            f"trained on {saved.get('base_model_name_or_path')}): {first}"
+        ) from None
+    model.delete_adapter(probe)
+    if role in model.peft_config:
+        model.delete_adapter(role)
+    model.load_adapter(str(path), adapter_name=role)
+    model.set_adapter(active if active in model.peft_config else role)

@@ -1,0 +1,1 @@
+"""The self-critique reward model: the policy's own base model, judging through a LoRA adapter."""

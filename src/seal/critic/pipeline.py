@@ -1,0 +1,158 @@
+"""The critic from start to finish: bootstrap labels, train, self-label the rest, retrain, measure.
+
+1. Sample candidate solutions from the policy for the task's ``pool`` problems.
+2. Hold out a share of the problems (with all their trajectories) for measurement.
+3. Label ``labels`` trajectories (balanced) with the task's verifier, or read a user file.
+4. Train the critic adapter (CE + inconsistency penalty, injected negatives, step labels).
+5. Self-annotation: the critic labels the unlabelled rest; verdicts with entropy below the
+   threshold (and, optionally, agreeing with self-consistency) are kept; retrain on both.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from typing import Any
+
+from seal.config import CriticConfig
+from seal.critic.data import Trajectory, balanced, outcome_examples
+from seal.critic.model import Critic
+from seal.critic.train import heldout_metrics, train_critic
+from seal.errors import SealError
+from seal.generation.base import Sampler, SamplingParams
+from seal.metrics import majority
+from seal.tasks.base import Problem, Task
+
+
+def sample_trajectories(
+    task: Task, problems: list[Problem], sampler: Sampler, plan: CriticConfig, quiet: bool = False
+) -> list[Trajectory]:
+    """Candidate solutions with the verifier's label attached (used only where allowed)."""
+    prompts = [task.prompt(p) for p in problems]
+    params = SamplingParams(
+        n=plan.samples_per_problem,
+        temperature=plan.temperature,
+        max_new_tokens=plan.max_new_tokens,
+        stop=tuple(task.stop),
+        seed=plan.seed,
+    )
+    out = []
+    for p, comps in zip(problems, sampler.sample(prompts, params, quiet=quiet), strict=True):
+        for c in comps:
+            out.append(
+                Trajectory(
+                    problem_id=p.id,
+                    question=p.question,
+                    solution=c.text,
+                    answer=task.extract(c.text),
+                    truth=int(task.verify(p, c.text)),
+                    level=p.level,
+                )
+            )
+    return out
+
+
+def agreement(trajs: list[Trajectory]) -> dict[int, bool]:
+    """Self-consistency: does each trajectory's answer equal its prompt's majority answer?"""
+    by_problem: dict[str, list[int]] = defaultdict(list)
+    for i, t in enumerate(trajs):
+        by_problem[t.problem_id].append(i)
+    out = {}
+    for idx in by_problem.values():
+        top = majority([trajs[i].answer for i in idx])
+        for i in idx:
+            out[i] = top is not None and trajs[i].answer == top
+    return out
+
+
+def self_label(
+    critic: Critic,
+    trajs: list[Trajectory],
+    threshold: float,
+    use_consistency: bool,
+    quiet: bool = True,
+) -> tuple[list[Trajectory], dict[str, Any]]:
+    """Confident critic labels for unlabelled trajectories, with their audit against truth."""
+    verdicts = critic.score([t.question for t in trajs], [t.solution for t in trajs], quiet=quiet)
+    agree = agreement(trajs) if use_consistency else {}
+    kept = []
+    for i, (t, v) in enumerate(zip(trajs, verdicts, strict=True)):
+        if v.entropy >= threshold:
+            continue
+        if use_consistency and bool(v.label) != agree[i]:
+            continue
+        kept.append(Trajectory(t.problem_id, t.question, t.solution, t.answer, v.label, t.level))
+    by_key = {(t.problem_id, t.solution): t.truth for t in trajs}
+    known = [(k.truth, by_key[(k.problem_id, k.solution)]) for k in kept]
+    known = [(a, b) for a, b in known if b is not None]
+    stats = {
+        "pool": len(trajs),
+        "kept": len(kept),
+        "kept_fraction": len(kept) / max(1, len(trajs)),
+        "accuracy": sum(a == b for a, b in known) / len(known) if known else None,
+        "kept_good": sum(k.truth == 1 for k in kept),
+    }
+    return kept, stats
+
+
+def split_heldout(
+    trajs: list[Trajectory], fraction: float, seed: int
+) -> tuple[list[Trajectory], list[Trajectory]]:
+    """Split by problem, so no held-out problem has trajectories on the training side."""
+    ids = sorted({t.problem_id for t in trajs})
+    random.Random(seed).shuffle(ids)
+    held = set(ids[: int(len(ids) * fraction)])
+    return [t for t in trajs if t.problem_id not in held], [
+        t for t in trajs if t.problem_id in held
+    ]
+
+
+def run_critic_training(
+    critic: Critic,
+    trajs: list[Trajectory],
+    plan: CriticConfig,
+    labelled: list[Trajectory] | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Bootstrap, self-label, retrain, measure. ``labelled`` replaces verifier labels when given."""
+    rng = random.Random(plan.seed)
+    train_side, heldout = split_heldout(trajs, plan.heldout_fraction, plan.seed)
+    if labelled is None:
+        labelled = balanced(train_side, plan.labels, rng)
+        chosen = {(t.problem_id, t.solution) for t in labelled}
+        unlabelled = [t for t in train_side if (t.problem_id, t.solution) not in chosen]
+    else:
+        unlabelled = train_side
+    counts = Counter(t.truth for t in labelled)
+    if len(labelled) < plan.labels:
+        raise SealError(
+            f"only {len(labelled)} labelled trajectories for --labels {plan.labels}; "
+            "sample more problems or lower --labels"
+        )
+    if counts[1] == 0 or counts[0] == 0:
+        only = "good" if counts[1] else "bad"
+        raise SealError(f"all {len(labelled)} labels are {only}; the critic needs both classes")
+    good_word = critic.labels.good
+    examples = outcome_examples(labelled, rng, good_word, plan.injections, plan.steps)
+    losses = train_critic(critic, examples, plan, quiet=quiet)
+    report: dict[str, Any] = {
+        "labels": len(labelled),
+        "labels_good": counts[1],
+        "bootstrap_examples": len(examples),
+        "bootstrap_losses": losses,
+    }
+    if heldout:
+        report["bootstrap_heldout"] = heldout_metrics(critic, heldout, plan.seed)
+    if plan.self_label and unlabelled:
+        kept, stats = self_label(
+            critic, unlabelled, plan.entropy_threshold, plan.self_consistency, quiet=quiet
+        )
+        report["self_label"] = stats
+        if kept:
+            examples = outcome_examples(
+                labelled + kept, rng, good_word, plan.injections, plan.steps
+            )
+            report["final_losses"] = train_critic(critic, examples, plan, quiet=quiet)
+    if heldout:
+        report["heldout"] = heldout_metrics(critic, heldout, plan.seed)
+    return report

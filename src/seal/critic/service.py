@@ -1,0 +1,135 @@
+"""What ``seal critic train`` and ``seal critic score`` do, as library calls."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from seal.adapters import load_adapter, save_adapter, with_adapters
+from seal.config import SealConfig, dump_config, load_config
+from seal.critic.data import read_labels
+from seal.critic.model import Critic, combine
+from seal.critic.pipeline import run_critic_training, sample_trajectories
+from seal.data import iter_jsonl
+from seal.errors import SealError
+from seal.generation.hf import HFSampler
+from seal.models import load_model
+from seal.store import atomic_write_json, atomic_write_text
+from seal.tasks import get_task
+
+
+def _task(cfg: SealConfig):
+    kwargs: dict[str, Any] = {"levels": cfg.eval.levels} if cfg.eval.task == "wordmath" else {}
+    return get_task(cfg.eval.task, **kwargs)
+
+
+def train_and_save(
+    cfg: SealConfig, output: Path, labels_file: Path | None = None
+) -> dict[str, Any]:
+    """Train a critic as configured and write it (adapter, metrics, trajectories) to ``output``.
+
+    Everything is written into a temporary directory renamed into place at the end, so a
+    failure or a kill never leaves a half-written critic behind.
+    """
+    labelled = read_labels(labels_file) if labels_file is not None else None
+    task = _task(cfg)
+    loaded = load_model(cfg.model)
+    c = cfg.critic
+    model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
+    sampler = HFSampler(model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
+    problems = task.problems("pool", limit=c.problems_per_level)
+    trajs = sample_trajectories(task, problems, sampler, c)
+    critic = Critic(model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
+    report = run_critic_training(critic, trajs, c, labelled=labelled)
+    final = report.get("heldout", {})
+    metrics = {
+        "auroc": final.get("auroc"),
+        "accuracy": final.get("accuracy"),
+        "ece": final.get("ece"),
+        "heldout": final.get("n"),
+        "self_label": report.get("self_label", {"kept_fraction": 0.0, "accuracy": None}),
+        "injection": {"caught": final.get("injection_caught")},
+        "labels": report["labels"],
+        "labels_good": report["labels_good"],
+        "bootstrap": report.get("bootstrap_heldout"),
+        "losses": {"bootstrap": report["bootstrap_losses"], "final": report.get("final_losses")},
+        "label_tokens": [critic.labels.good, critic.labels.bad],
+    }
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        save_adapter(model, "critic", tmp / "adapter")
+        for f in (tmp / "adapter").iterdir():
+            f.rename(tmp / f.name)
+        (tmp / "adapter").rmdir()
+        atomic_write_json(tmp / "metrics.json", metrics)
+        atomic_write_json(tmp / "critic.json", {"model": cfg.model.name, "task": cfg.eval.task})
+        atomic_write_text(tmp / "config.yaml", dump_config(cfg))
+        atomic_write_text(
+            tmp / "trajectories.jsonl",
+            "".join(json.dumps(t.__dict__) + "\n" for t in trajs),
+        )
+        if output.exists():
+            shutil.rmtree(output)
+        tmp.rename(output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return metrics
+
+
+def load_critic(
+    critic_dir: Path, model_name: str | None = None, device: str | None = None
+) -> Critic:
+    """A ``Critic`` from a directory written by ``train_and_save``."""
+    critic_dir = Path(critic_dir)
+    meta_file = critic_dir / "critic.json"
+    if not meta_file.is_file():
+        raise SealError(f"{critic_dir} is not a critic directory (no critic.json)")
+    meta = json.loads(meta_file.read_text())
+    overrides: dict[str, Any] = {"model.name": model_name or meta["model"], "model.device": device}
+    cfg = load_config(critic_dir / "config.yaml", overrides)
+    loaded = load_model(cfg.model)
+    c = cfg.critic
+    model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
+    load_adapter(model, "critic", critic_dir)
+    return Critic(model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
+
+
+def score_file(
+    critic_dir: Path,
+    input_path: Path,
+    output: Path,
+    model: str | None = None,
+    device: str | None = None,
+) -> int:
+    """Score JSONL rows ``{prompt|question, solution}``; writes rows + ``p_good``, ``entropy``,
+    ``step_scores`` and the combined ``reward``."""
+    rows = []
+    for lineno, row in iter_jsonl(input_path, required=("solution",)):
+        if "prompt" not in row and "question" not in row:
+            raise SealError(f"{input_path}:{lineno}: missing field prompt (or question)")
+        rows.append(row)
+    if not rows:
+        raise SealError(f"{input_path} has no rows to score")
+    critic = load_critic(critic_dir, model, device)
+    how = load_config(Path(critic_dir) / "config.yaml").critic.combine
+    questions = [str(r.get("prompt", r.get("question"))) for r in rows]
+    solutions = [str(r["solution"]) for r in rows]
+    verdicts = critic.score(questions, solutions)
+    steps = critic.score_steps(questions, solutions)
+    out = []
+    for row, v, s in zip(rows, verdicts, steps, strict=True):
+        scored = {
+            **row,
+            "p_good": v.p_good,
+            "entropy": v.entropy,
+            "step_scores": s,
+            "reward": combine(v.p_good, s, how),
+        }
+        out.append(json.dumps(scored) + "\n")
+    atomic_write_text(output, "".join(out))
+    return len(rows)

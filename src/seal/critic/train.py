@@ -1,0 +1,107 @@
+"""Critic training: cross-entropy on the label tokens plus an inconsistency penalty.
+
+The penalty makes the same trajectory, judged twice (different dropout masks and a
+paraphrased judge prompt), give the same verdict: the symmetric KL between the two
+two-way distributions. AdamW's weight decay is the L2 term.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+import torch.nn.functional as F
+
+from seal.config import CriticConfig
+from seal.critic.data import JudgeExample, Trajectory, inject
+from seal.critic.model import Critic
+from seal.critic.prompt import judge_prompt, step_prompt
+from seal.metrics import auroc, ece
+from seal.progress import progress_bar
+
+
+def _prompts(critic: Critic, batch: list[JudgeExample], template: int) -> list[str]:
+    return [
+        step_prompt(e.question, e.solution, critic.labels)
+        if e.kind == "step"
+        else judge_prompt(e.question, e.solution, critic.labels, template)
+        for e in batch
+    ]
+
+
+def sym_kl(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
+    la, lb = F.log_softmax(logits_a, -1), F.log_softmax(logits_b, -1)
+    return 0.5 * ((la.exp() * (la - lb)).sum(-1) + (lb.exp() * (lb - la)).sum(-1)).mean()
+
+
+def train_critic(
+    critic: Critic, examples: list[JudgeExample], settings: CriticConfig, quiet: bool = False
+) -> list[float]:
+    """Train the critic adapter in place; returns the mean loss of each epoch."""
+    if not examples:
+        return []
+    model = critic.model
+    rng = random.Random(settings.seed)
+    torch.manual_seed(settings.seed)
+    n_good = sum(e.label for e in examples)
+    # class weights keep a lopsided set from teaching "always good" (or "always bad")
+    w_good = len(examples) / (2 * max(1, n_good))
+    w_bad = len(examples) / (2 * max(1, len(examples) - n_good))
+    weight = torch.tensor([w_good, w_bad], device=next(model.parameters()).device)
+    epoch_losses = []
+    with critic.active():
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+        steps = settings.epochs * ((len(examples) + settings.batch_size - 1) // settings.batch_size)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / max(1, steps))
+        with progress_bar("critic training", total=steps, unit="steps", quiet=quiet) as bar:
+            for _ in range(settings.epochs):
+                order = examples[:]
+                rng.shuffle(order)
+                total = 0.0
+                for i in range(0, len(order), settings.batch_size):
+                    batch = order[i : i + settings.batch_size]
+                    target = torch.tensor([1 - e.label for e in batch], device=weight.device)
+                    logits = critic.label_logits(_prompts(critic, batch, 0))
+                    loss = F.cross_entropy(logits, target, weight=weight)
+                    if settings.consistency > 0:
+                        again = critic.label_logits(_prompts(critic, batch, 1))
+                        loss = loss + F.cross_entropy(again, target, weight=weight)
+                        loss = loss / 2 + settings.consistency * sym_kl(logits, again)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(params, 1.0)
+                    opt.step()
+                    sched.step()
+                    opt.zero_grad(set_to_none=True)
+                    total += loss.item() * len(batch)
+                    bar.advance(1, note=f"loss {loss.item():.3f}")
+                epoch_losses.append(total / len(order))
+        model.eval()
+    return epoch_losses
+
+
+def heldout_metrics(
+    critic: Critic, trajs: list[Trajectory], seed: int = 0, quiet: bool = True
+) -> dict[str, float]:
+    """AUROC, accuracy and ECE on labelled trajectories the critic never saw, and the share
+    of injected wrong solutions it still calls bad."""
+    labels = [int(t.truth or 0) for t in trajs]
+    verdicts = critic.score([t.question for t in trajs], [t.solution for t in trajs], quiet=quiet)
+    probs = [v.p_good for v in verdicts]
+    rng = random.Random(seed)
+    bad = [t for t in trajs if t.truth == 0]
+    injected = critic.score(
+        [t.question for t in bad],
+        [inject(t.solution, rng, critic.labels.good) for t in bad],
+        quiet=quiet,
+    )
+    return {
+        "n": len(trajs),
+        "positives": sum(labels),
+        "auroc": auroc(probs, labels) if 0 < sum(labels) < len(labels) else None,
+        "accuracy": sum(int(p >= 0.5) == y for p, y in zip(probs, labels, strict=True))
+        / len(labels),
+        "ece": ece(probs, labels),
+        "injection_caught": sum(v.p_good < 0.5 for v in injected) / max(1, len(injected)),
+    }
