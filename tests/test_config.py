@@ -67,4 +67,15 @@ def test_parse_set() -> None:
 
 def test_dump_is_plain_yaml() -> None:
     data = yaml.safe_load(dump_config(SealConfig()))
-    assert set(data) == {"model", "sampling", "eval", "pretrain", "runs_dir"}
+    assert set(data) == {"model", "sampling", "eval", "pretrain", "critic", "run", "runs_dir"}
+
+
+def test_preset_sits_below_yaml_and_flags(tmp_path: Path) -> None:
+    from seal.config import PRESETS
+
+    path = tmp_path / "c.yaml"
+    path.write_text("run:\n  top_k: 7\n")
+    cfg = load_config(path, {"run.iterations": 2}, PRESETS["paper"])
+    assert cfg.run.samples == 500  # from the preset
+    assert cfg.run.top_k == 7  # YAML beats preset
+    assert cfg.run.iterations == 2  # flag beats preset

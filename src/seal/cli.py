@@ -48,10 +48,17 @@ def _levels(text: str | None) -> list[int] | None:
         ) from None
 
 
-def _config(config: Path | None, sets: list[str] | None, flags: dict[str, Any]) -> SealConfig:
+def _config(
+    config: Path | None, sets: list[str] | None, flags: dict[str, Any], preset: str | None = None
+) -> SealConfig:
+    """Defaults < preset < YAML < --set < flags."""
+    from seal.config import PRESETS
+
+    if preset is not None and preset not in PRESETS:
+        raise SealError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
     overrides = parse_set(sets or [])
     overrides.update({k: v for k, v in flags.items() if v is not None})
-    return load_config(config, overrides)
+    return load_config(config, overrides, PRESETS[preset] if preset else None)
 
 
 @app.callback()
@@ -157,6 +164,71 @@ def eval_cmd(
         f"{summary['generated_tokens']:,} tokens in {summary['seconds']:.1f}s "
         f"({summary['tokens_per_second']:,.0f} tok/s) -> {run.path}/eval.json"
     )
+
+
+@app.command("run")
+def run_cmd(
+    model: Annotated[
+        str | None, typer.Option(help="'tiny', a model directory or a hub id.")
+    ] = None,
+    task: Annotated[str | None, typer.Option(help="Task to improve on.")] = None,
+    preset: Annotated[str, typer.Option(help="tiny-cpu (default) or paper.")] = "tiny-cpu",
+    iterations: Annotated[int | None, typer.Option()] = None,
+    samples: Annotated[int | None, typer.Option(help="N: candidates per prompt.")] = None,
+    top_k: Annotated[int | None, typer.Option(help="k: kept per prompt.")] = None,
+    select: Annotated[str | None, typer.Option(help="critic, oracle, majority or none.")] = None,
+    labels: Annotated[int | None, typer.Option(help="Critic bootstrap labels.")] = None,
+    name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    device: Annotated[str | None, typer.Option()] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """The self-improvement loop: critic bootstrap, N iterations, final evaluation."""
+    from seal.improve.loop import Loop, seed_table
+    from seal.store import RunDir
+
+    flags = {
+        "model.name": model,
+        "model.device": device,
+        "run.task": task,
+        "run.iterations": iterations,
+        "run.samples": samples,
+        "run.top_k": top_k,
+        "run.select": select,
+        "critic.labels": labels,
+        "run.seed": seed,
+    }
+    if resume is not None:
+        if not (resume / "manifest.json").is_file() or not (resume / "config.yaml").is_file():
+            raise SealError(f"{resume} is not a run directory (no manifest.json / config.yaml)")
+        stored = load_config(resume / "config.yaml")
+        given = {k: v for k, v in flags.items() if v is not None}
+        if config is not None or set_ or given:
+            wanted = _config(config, set_, given, preset)
+            if wanted.model_dump() != stored.model_dump():
+                diff = _first_difference(stored.model_dump(), wanted.model_dump())
+                raise SealError(
+                    f"{resume} was made with a different config ({diff}); resume it without "
+                    "changes or start a new run"
+                )
+        cfg, run = stored, RunDir(resume)
+    else:
+        cfg = _config(config, set_, flags, preset)
+        run = RunDir.create(cfg.runs_dir, name, "run", dump_config(cfg))
+    out.print(f"run directory: {run.path}")
+    summary = Loop(cfg, run).execute()
+    out.print(seed_table(summary, summary.get("base_validation")))
+    out.print(f"-> {run.path}/summary.json")
+
+
+def _first_difference(a: Any, b: Any, prefix: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in a:
+            if a[k] != b.get(k):
+                return _first_difference(a[k], b.get(k), f"{prefix}{k}.")
+    return f"{prefix.rstrip('.')}: run has {a!r}, given {b!r}"
 
 
 @app.command("pretrain-tiny")

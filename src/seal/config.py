@@ -110,12 +110,64 @@ class CriticConfig(_Section):
     seed: int = 0
 
 
+class RunConfig(_Section):
+    """The self-improvement loop (``seal run``)."""
+
+    task: str = "wordmath"
+    iterations: int = Field(3, ge=1)
+    train_levels: list[int] | None = None
+    """wordmath levels whose train prompts the loop samples; all when unset."""
+    prompts_per_level: int = Field(40, ge=1)
+    """Training prompts per level and iteration (new prompts every iteration)."""
+    samples: int = Field(8, ge=1)
+    """N: candidates sampled per prompt."""
+    top_k: int = Field(2, ge=1)
+    """k: candidates kept per prompt."""
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    max_per_answer: int | None = Field(None, ge=1)
+    select: Literal["critic", "oracle", "majority", "none"] = "critic"
+    """critic (default), oracle (ground truth: STaR / RFT), majority (self-consistency), none."""
+    continue_policy: bool = True
+    """Fine-tune each iteration from the last accepted policy (False: restart from the base)."""
+    sft_epochs: int = Field(2, ge=1)
+    sft_lr: float = Field(5e-4, gt=0)
+    sft_weight_decay: float = Field(0.01, ge=0)
+    critic_update: bool = True
+    validation_per_level: int = Field(40, ge=1)
+    test_per_level: int = Field(100, ge=1)
+    tolerance: float = Field(0.01, ge=0.0)
+    """Accept a new policy unless validation accuracy drops by more than this."""
+    patience: int = Field(2, ge=1)
+    """Stop after this many iterations without a validation gain."""
+    audit_size: int = Field(64, ge=0)
+    """Verifier-labelled candidates per iteration used only to audit the critic (reward hacking)."""
+    seed: int = 0
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny-cpu": {},
+    "paper": {
+        "run.samples": 500,
+        "run.top_k": 50,
+        "run.iterations": 5,
+        "run.prompts_per_level": 200,
+        "critic.labels": 200,
+        "critic.problems_per_level": 40,
+        "critic.samples_per_problem": 5,
+        "sampling.batch_size": 256,
+    },
+}
+"""Named bundles of overrides: ``tiny-cpu`` (the defaults) and ``paper`` (the seed's setting:
+N = 500, top-k = 50, 1000 bootstrap samples per task, 200 labels, 5 iterations) for GPUs."""
+
+
 class SealConfig(_Section):
     model: ModelConfig = ModelConfig()
     sampling: SamplingConfig = SamplingConfig()
     eval: EvalConfig = EvalConfig()
     pretrain: PretrainConfig = PretrainConfig()
     critic: CriticConfig = CriticConfig()
+    run: RunConfig = RunConfig()
     runs_dir: Path = Path("runs")
     """Where run directories are created."""
 
@@ -143,8 +195,32 @@ def parse_config(data: dict[str, Any]) -> SealConfig:
         raise SealError(_format_error(err, SealConfig)) from None
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> SealConfig:
-    """Defaults, then the YAML file, then dotted ``overrides`` (``{"sampling.seed": 3}``)."""
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise SealError(f"config key '{key}': '{part}' is not a section")
+    node[parts[-1]] = value
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_config(
+    path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    preset: dict[str, Any] | None = None,
+) -> SealConfig:
+    """Defaults < ``preset`` < the YAML file < dotted ``overrides`` (``{"sampling.seed": 3}``)."""
+    base: dict[str, Any] = {}
+    for key, value in (preset or {}).items():
+        _set_dotted(base, key, value)
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -158,16 +234,10 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
         if loaded is not None and not isinstance(loaded, dict):
             raise SealError(f"config file {path} must hold a mapping of sections")
         data = loaded or {}
+    data = _merge(base, data)
     for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        node = data
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise SealError(f"config key '{key}': '{part}' is not a section")
-        node[parts[-1]] = value
+        if value is not None:
+            _set_dotted(data, key, value)
     return parse_config(data)
 
 

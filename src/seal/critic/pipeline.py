@@ -136,6 +136,7 @@ def run_critic_training(
     examples = outcome_examples(labelled, rng, good_word, plan.injections, plan.steps)
     losses = train_critic(critic, examples, plan, quiet=quiet)
     report: dict[str, Any] = {
+        "labelled": labelled,
         "labels": len(labelled),
         "labels_good": counts[1],
         "bootstrap_examples": len(examples),

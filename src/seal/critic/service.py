@@ -44,6 +44,7 @@ def train_and_save(
     trajs = sample_trajectories(task, problems, sampler, c)
     critic = Critic(model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
     report = run_critic_training(critic, trajs, c, labelled=labelled)
+    report.pop("labelled")
     final = report.get("heldout", {})
     metrics = {
         "auroc": final.get("auroc"),

@@ -1,0 +1,1 @@
+"""Self-improvement: selection of the best samples, fine-tuning, guards, the iteration loop."""

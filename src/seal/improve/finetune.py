@@ -1,0 +1,77 @@
+"""Supervised fine-tuning of the active adapter on (prompt, completion) pairs.
+
+Loss on completion tokens only (the prompt is context), completions end with EOS so the
+model learns to stop, AdamW weight decay is the L2 term, batches are length-sorted.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from seal.progress import progress_bar
+
+
+def sft(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    pairs: list[tuple[str, str]],
+    epochs: int = 2,
+    lr: float = 5e-4,
+    weight_decay: float = 0.01,
+    batch_size: int = 16,
+    seed: int = 0,
+    quiet: bool = False,
+) -> list[float]:
+    """Train the model's trainable parameters in place; returns the mean loss per epoch."""
+    if not pairs:
+        return []
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    device = next(model.parameters()).device
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    encoded = []
+    for prompt, completion in pairs:
+        p = tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        c = tokenizer(completion, add_special_tokens=False)["input_ids"] + [eos]
+        encoded.append((p, c))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    n_batches = (len(encoded) + batch_size - 1) // batch_size
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / max(1, epochs * n_batches))
+    model.train()
+    losses = []
+    with progress_bar("fine-tuning", total=epochs * n_batches, unit="steps", quiet=quiet) as bar:
+        for _ in range(epochs):
+            order = sorted(encoded, key=lambda pc: len(pc[0]) + len(pc[1]))
+            batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+            rng.shuffle(batches)
+            total, count = 0.0, 0
+            for batch in batches:
+                width = max(len(p) + len(c) for p, c in batch)
+                ids = torch.full((len(batch), width), pad, dtype=torch.long)
+                labels = torch.full((len(batch), width), -100, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for r, (p, c) in enumerate(batch):
+                    ids[r, : len(p) + len(c)] = torch.tensor(p + c)
+                    labels[r, len(p) : len(p) + len(c)] = torch.tensor(c)
+                    mask[r, : len(p) + len(c)] = 1
+                out = model(
+                    input_ids=ids.to(device),
+                    attention_mask=mask.to(device),
+                    labels=labels.to(device),
+                )
+                out.loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad(set_to_none=True)
+                total += out.loss.item() * len(batch)
+                count += len(batch)
+                bar.advance(1, tokens=int(mask.sum()), note=f"loss {out.loss.item():.3f}")
+            losses.append(total / count)
+    model.eval()
+    return losses

@@ -1,0 +1,390 @@
+"""The self-improvement loop: bootstrap the critic, then iterate sample → score → select →
+fine-tune → update critic → validate → accept or roll back; evaluate at the start and end.
+
+Every stage writes its files atomically and then marks itself in the run's manifest. A killed
+run resumes at the first stage not marked done; an unfinished iteration is redone from the
+adapters saved by the last finished one, with the same seeds, so the result equals that of an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from rich.table import Table
+
+from seal.adapters import load_adapter, lora_config, save_adapter, with_adapters
+from seal.config import SealConfig
+from seal.critic.data import Trajectory, outcome_examples
+from seal.critic.model import Critic, combine
+from seal.critic.pipeline import run_critic_training, sample_trajectories, self_label
+from seal.critic.train import train_critic
+from seal.errors import SealError
+from seal.evaluate import evaluate
+from seal.generation.base import SamplingParams
+from seal.generation.hf import HFSampler
+from seal.improve.finetune import sft
+from seal.improve.guards import diversity, hacking_signal, score_entropy
+from seal.improve.select import Candidate, select_top_k
+from seal.metrics import majority
+from seal.models import load_model
+from seal.progress import console
+from seal.store import RunDir, atomic_write_bytes, atomic_write_json, read_json
+from seal.tasks import get_task
+from seal.tasks.base import Problem
+
+
+def _parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows), sink)
+    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+
+
+def check_settings(cfg: SealConfig) -> None:
+    """Impossible settings are one-line errors before any work starts."""
+    r = cfg.run
+    if r.top_k > r.samples:
+        raise SealError(f"run.top_k ({r.top_k}) cannot exceed run.samples ({r.samples})")
+    if r.select == "oracle" and r.task != "wordmath" and r.task not in ("gsm8k",):
+        raise SealError(f"--select oracle needs a task with a verifier; {r.task} has none")
+
+
+class Loop:
+    """One run of the loop in ``run`` (a ``RunDir``) with configuration ``cfg``."""
+
+    def __init__(self, cfg: SealConfig, run: RunDir, quiet: bool = False):
+        check_settings(cfg)
+        self.cfg, self.run, self.quiet = cfg, run, quiet
+        kwargs: dict[str, Any] = {"levels": cfg.eval.levels} if cfg.run.task == "wordmath" else {}
+        self.task = get_task(cfg.run.task, **kwargs)
+        train_kwargs = {"levels": cfg.run.train_levels} if cfg.run.task == "wordmath" else {}
+        self.train_task = get_task(cfg.run.task, **train_kwargs)
+        loaded = load_model(cfg.model)
+        c = cfg.critic
+        torch.manual_seed(cfg.run.seed)
+        self.model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
+        self.tokenizer = loaded.tokenizer
+        self.sampler = HFSampler(self.model, self.tokenizer, batch_size=cfg.sampling.batch_size)
+        self.critic = Critic(self.model, self.tokenizer, batch_size=cfg.sampling.batch_size)
+        self.bootstrap: list[Trajectory] = []
+
+    # ------------------------------------------------------------------ helpers
+    def _eval(self, split: str, per_level: int) -> dict[str, Any]:
+        problems = self.task.problems(split, per_level)
+        sampling = self.cfg.sampling.model_copy(update={"seed": self.cfg.run.seed})
+        summary, _ = evaluate(self.task, problems, self.sampler, sampling, quiet=self.quiet)
+        return summary
+
+    def _reset_policy(self) -> None:
+        torch.manual_seed(self.cfg.run.seed)
+        c = self.cfg.critic
+        self.model.delete_adapter("policy")
+        self.model.add_adapter("policy", lora_config(c.lora_r, c.lora_alpha, c.lora_dropout))
+        self.model.set_adapter("policy")
+
+    def _prompts(self, iteration: int) -> list[Problem]:
+        """Fresh training prompts each iteration: a disjoint slice of the train stream."""
+        per = self.cfg.run.prompts_per_level
+        problems = self.train_task.problems("train", per * iteration)
+        by_level: dict[int | None, list[Problem]] = {}
+        for p in problems:
+            by_level.setdefault(p.level, []).append(p)
+        return [p for ps in by_level.values() for p in ps[per * (iteration - 1) :]]
+
+    # ------------------------------------------------------------------ stages
+    def stage_critic(self) -> None:
+        path = self.run.path / "critic-0"
+        if self.run.is_done("critic"):
+            load_adapter(self.model, "critic", path)
+            self.bootstrap = [Trajectory(**t) for t in read_json(path / "bootstrap.json")]
+            return
+        c = self.cfg.critic
+        trajs = sample_trajectories(
+            self.task, self.task.problems("pool", c.problems_per_level), self.sampler, c, self.quiet
+        )
+        report = run_critic_training(self.critic, trajs, c, quiet=self.quiet)
+        self.bootstrap = report.pop("labelled")
+        save_adapter(self.model, "critic", path)
+        atomic_write_json(path / "metrics.json", report)
+        atomic_write_json(path / "bootstrap.json", [t.__dict__ for t in self.bootstrap])
+        self.run.mark_done("critic", auroc=report.get("heldout", {}).get("auroc"))
+
+    def stage_eval(self, name: str, split: str, per_level: int) -> dict[str, Any]:
+        path = self.run.path / name / "eval.json"
+        if self.run.is_done(name):
+            return read_json(path)
+        summary = self._eval(split, per_level)
+        atomic_write_json(path, summary)
+        self.run.mark_done(name, accuracy=summary["metrics"]["accuracy"])
+        return summary
+
+    def iteration(self, it: int, best_val: float) -> dict[str, Any]:
+        r, c = self.cfg.run, self.cfg.critic
+        d = self.run.path / f"iter-{it:02d}"
+        seed = r.seed * 1000 + it
+        problems = self._prompts(it)
+        prompts = [self.train_task.prompt(p) for p in problems]
+        params = SamplingParams(
+            n=r.samples,
+            temperature=self.cfg.sampling.temperature,
+            top_p=self.cfg.sampling.top_p,
+            top_k=self.cfg.sampling.top_k,
+            max_new_tokens=self.cfg.sampling.max_new_tokens,
+            stop=tuple(self.train_task.stop),
+            seed=seed,
+        )
+        outs = self.sampler.sample(prompts, params, quiet=self.quiet)
+        rows = []
+        for p, comps in zip(problems, outs, strict=True):
+            for comp in comps:
+                rows.append(
+                    {
+                        "prompt_id": p.id,
+                        "level": p.level,
+                        "question": p.question,
+                        "text": comp.text,
+                        "answer": self.train_task.extract(comp.text),
+                        "logprob": comp.logprob,
+                        "tokens": comp.num_tokens,
+                        "truth": int(self.train_task.verify(p, comp.text)),
+                    }
+                )
+        # score every candidate with the critic (outcome, and steps when combined)
+        verdicts = self.critic.score(
+            [x["question"] for x in rows], [x["text"] for x in rows], quiet=self.quiet
+        )
+        steps = (
+            self.critic.score_steps(
+                [x["question"] for x in rows], [x["text"] for x in rows], quiet=self.quiet
+            )
+            if c.combine != "outcome"
+            else [[] for _ in rows]
+        )
+        for x, v, s in zip(rows, verdicts, steps, strict=True):
+            x["p_good"], x["entropy"], x["score"] = (
+                v.p_good,
+                v.entropy,
+                combine(v.p_good, s, c.combine),
+            )
+        _parquet(d / "samples.parquet", rows)
+
+        # select
+        by_prompt: dict[str, list[dict[str, Any]]] = {}
+        for x in rows:
+            by_prompt.setdefault(x["prompt_id"], []).append(x)
+        majority_answer = {
+            pid: majority([x["answer"] for x in xs]) for pid, xs in by_prompt.items()
+        }
+
+        def sel_score(x: dict[str, Any]) -> float:
+            if r.select == "critic":
+                return x["score"]
+            if r.select == "oracle":
+                return float(x["truth"])
+            if r.select == "majority":
+                top = majority_answer[x["prompt_id"]]
+                return float(top is not None and x["answer"] == top)
+            return 1.0
+
+        cands = [Candidate(x["prompt_id"], x["text"], x["answer"], sel_score(x)) for x in rows]
+        chosen = select_top_k(cands, r.top_k, r.min_score, r.max_per_answer)
+        question = {p.id: p for p in problems}
+        selected = [
+            {
+                "prompt_id": pid,
+                "text": cand.text,
+                "answer": cand.answer,
+                "score": cand.score,
+                "truth": int(self.train_task.verify(question[pid], cand.text)),
+            }
+            for pid, cs in chosen.items()
+            for cand in cs
+        ]
+        _parquet(d / "selected.parquet", selected)
+
+        # fine-tune the policy on the selection
+        if not r.continue_policy:
+            self._reset_policy()
+        pairs = [
+            (self.train_task.prompt(question[x["prompt_id"]]), " " + x["text"].lstrip())
+            for x in selected
+        ]
+        sft_losses = sft(
+            self.model,
+            self.tokenizer,
+            pairs,
+            epochs=r.sft_epochs,
+            lr=r.sft_lr,
+            weight_decay=r.sft_weight_decay,
+            seed=seed,
+            quiet=self.quiet,
+        )
+
+        # update the critic with confident self-labels of the new candidates
+        trajs = [
+            Trajectory(
+                x["prompt_id"], x["question"], x["text"], x["answer"], x["truth"], x["level"]
+            )
+            for x in rows
+        ]
+        critic_report: dict[str, Any] = {}
+        if r.critic_update:
+            kept, stats = self_label(
+                self.critic, trajs, c.entropy_threshold, c.self_consistency, self.quiet
+            )
+            critic_report = stats
+            if kept:
+                examples = outcome_examples(
+                    self.bootstrap + kept,
+                    random.Random(seed),
+                    self.critic.labels.good,
+                    c.injections,
+                    c.steps,
+                )
+                train_critic(
+                    self.critic,
+                    examples,
+                    c.model_copy(update={"epochs": 1, "seed": seed}),
+                    quiet=self.quiet,
+                )
+
+        # audit the critic against the verifier on a small random subset (never trained on)
+        audit = random.Random(seed).sample(rows, min(r.audit_size, len(rows)))
+        audit_acc = (
+            sum(int(x["p_good"] >= 0.5) == x["truth"] for x in audit) / len(audit)
+            if audit
+            else None
+        )
+
+        # validate; accept or roll back
+        val = self._eval("validation", r.validation_per_level)
+        val_acc = val["metrics"]["accuracy"]
+        accepted = val_acc >= best_val - r.tolerance
+        metrics = {
+            "iteration": it,
+            "candidates": len(rows),
+            "candidate_accuracy": sum(x["truth"] for x in rows) / max(1, len(rows)),
+            "selected": len(selected),
+            "selected_prompts": len(chosen),
+            "selected_precision": sum(x["truth"] for x in selected) / max(1, len(selected)),
+            "sft_losses": sft_losses,
+            "critic_update": critic_report,
+            "mean_score": sum(x["score"] for x in rows) / max(1, len(rows)),
+            "audit_accuracy": audit_acc,
+            "guards": {
+                **diversity(
+                    [x["prompt_id"] for x in rows],
+                    [x["text"] for x in rows],
+                    [x["answer"] for x in rows],
+                ),
+                "score_entropy_bits": score_entropy([x["score"] for x in rows]),
+            },
+            "validation": val,
+            "accepted": accepted,
+        }
+        return metrics
+
+    # ------------------------------------------------------------------ the run
+    def execute(self) -> dict[str, Any]:
+        r = self.cfg.run
+        self.stage_critic()
+        base = self.stage_eval("base", "validation", r.validation_per_level)
+        base_test = self.stage_eval("base-test", "test", r.test_per_level)
+        best_val = base["metrics"]["accuracy"]
+        history: list[dict[str, Any]] = []
+        stale = 0
+        last_good: Path | None = None
+        for it in range(1, r.iterations + 1):
+            name = f"iter-{it}"
+            d = self.run.path / f"iter-{it:02d}"
+            if self.run.is_done(name):
+                m = read_json(d / "metrics.json")
+            else:
+                if last_good is not None:  # resume: start from the last accepted adapters
+                    load_adapter(self.model, "policy", last_good / "policy")
+                    load_adapter(self.model, "critic", last_good / "critic")
+                m = self.iteration(it, best_val)
+                if not m["accepted"]:
+                    if last_good is not None:
+                        load_adapter(self.model, "policy", last_good / "policy")
+                    else:
+                        self._reset_policy()
+                save_adapter(self.model, "policy", d / "policy")
+                save_adapter(self.model, "critic", d / "critic")
+                atomic_write_json(d / "metrics.json", m)
+                self.run.mark_done(
+                    name, accepted=m["accepted"], validation=m["validation"]["metrics"]["accuracy"]
+                )
+            last_good = d
+            history.append(m)
+            m["hacking"] = hacking_signal(
+                [
+                    {"mean_score": h["mean_score"], "audit_accuracy": h["audit_accuracy"] or 0.0}
+                    for h in history
+                ]
+            )
+            val_acc = m["validation"]["metrics"]["accuracy"]
+            if m["accepted"] and val_acc > best_val:
+                best_val, stale = val_acc, 0
+            else:
+                stale += 1
+            if not self.quiet:
+                verdict = "accepted" if m["accepted"] else "rolled back"
+                console.print(
+                    f"iteration {it}: validation {val_acc:.3f} ({verdict}), selected "
+                    f"{m['selected']} of {m['candidates']} "
+                    f"(precision {m['selected_precision']:.2f})"
+                )
+            if stale >= r.patience:
+                break
+        if last_good is not None and not self.run.is_done("final"):
+            load_adapter(self.model, "policy", last_good / "policy")
+        final = self.stage_eval("final", "test", r.test_per_level)
+        summary = {
+            "base": base_test,
+            "base_validation": base,
+            "final": final,
+            "iterations": history,
+        }
+        atomic_write_json(
+            self.run.path / "summary.json", json.loads(json.dumps(summary, default=str))
+        )
+        return summary
+
+
+def seed_table(summary: dict[str, Any], base_val: dict[str, Any] | None = None) -> Table:
+    """The seed-style table: rows = levels, columns = base, each iteration (validation
+    accuracy), then base and final on the test split with the relative improvement."""
+    iters = summary["iterations"]
+    base, final = summary["base"], summary["final"]
+    table = Table(title="accuracy (%) by level")
+    table.add_column("level")
+    if base_val is not None:
+        table.add_column("base (val)", justify="right")
+    for m in iters:
+        table.add_column(f"iter {m['iteration']} (val)", justify="right")
+    table.add_column("base (test)", justify="right")
+    table.add_column("final (test)", justify="right")
+    table.add_column("relative", justify="right")
+    levels = list(final["by_level"]) + ["all"]
+
+    def acc(summary_: dict[str, Any], level: str) -> float:
+        src = summary_["metrics"] if level == "all" else summary_["by_level"].get(level, {})
+        return src.get("accuracy", float("nan"))
+
+    for lv in levels:
+        row = [lv]
+        if base_val is not None:
+            row.append(f"{100 * acc(base_val, lv):.1f}")
+        row += [f"{100 * acc(m['validation'], lv):.1f}" for m in iters]
+        b, f = acc(base, lv), acc(final, lv)
+        rel = f"{100 * (f - b) / b:+.0f}%" if b > 0 else "n/a"
+        row += [f"{100 * b:.1f}", f"{100 * f:.1f}", rel]
+        table.add_row(*row)
+    return table

@@ -1,0 +1,207 @@
+"""The critic adapter on the embedded model: scoring, training, isolation, save/load, errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from seal.adapters import load_adapter, save_adapter, with_adapters
+from seal.config import CriticConfig
+from seal.critic.data import Trajectory, balanced, outcome_examples, read_labels, step_examples
+from seal.critic.model import Critic, combine, two_way_entropy
+from seal.critic.pipeline import agreement, run_critic_training, self_label
+from seal.critic.prompt import label_tokens
+from seal.critic.train import train_critic
+from seal.errors import SealError
+from seal.generation.base import SamplingParams
+from seal.generation.hf import HFSampler
+from seal.tasks import get_task
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+
+@pytest.fixture()
+def peft_model(tiny):
+    torch.manual_seed(0)
+    return with_adapters(copy.deepcopy(tiny.model), r=8, alpha=16, dropout=0.0)
+
+
+def _trajs(n: int, seed: int = 0) -> list[Trajectory]:
+    """Reference solutions (good) and the same with a wrong final answer (bad)."""
+    task = get_task("wordmath", levels=[1, 2])
+    out = []
+    for p in task.problems("train", limit=n):
+        out.append(Trajectory(p.id, p.question, " " + p.solution, p.answer, 1, p.level))
+        wrong = p.solution.rsplit("####", 1)[0] + f"#### {int(p.answer) + 7}"
+        out.append(Trajectory(p.id, p.question, " " + wrong, str(int(p.answer) + 7), 0, p.level))
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def test_label_tokens_are_single_tokens(tiny) -> None:
+    labels = label_tokens(tiny.tokenizer)
+    assert (labels.good, labels.bad) == ("1", "0")
+    assert labels.good_id != labels.bad_id
+
+
+def test_scores_are_probabilities_and_batch_invariant(peft_model, tiny) -> None:
+    trajs = _trajs(3)
+    qs, ss = [t.question for t in trajs], [t.solution for t in trajs]
+    one = Critic(peft_model, tiny.tokenizer, batch_size=1).score(qs, ss)
+    many = Critic(peft_model, tiny.tokenizer, batch_size=8).score(qs, ss)
+    for a, b in zip(one, many, strict=True):
+        assert 0.0 <= a.p_good <= 1.0
+        assert a.p_good == pytest.approx(b.p_good, abs=1e-4)
+        assert a.entropy == pytest.approx(two_way_entropy(a.p_good), abs=1e-6)
+
+
+def test_training_moves_critic_but_not_policy(peft_model, tiny) -> None:
+    critic = Critic(peft_model, tiny.tokenizer, batch_size=8)
+    sampler = HFSampler(peft_model, tiny.tokenizer)
+    prompts = ["Question: Mia has 5 apples. She buys 3 more apples. How many now?\nAnswer:"]
+    before = sampler.sample(prompts, SamplingParams(temperature=0.0, max_new_tokens=60), quiet=True)
+    trajs = _trajs(6)
+    s0 = [v.p_good for v in critic.score([t.question for t in trajs], [t.solution for t in trajs])]
+    examples = outcome_examples(trajs, random.Random(0), critic.labels.good, steps=False)
+    losses = train_critic(
+        critic, examples, CriticConfig(epochs=3, lr=3e-3, batch_size=8), quiet=True
+    )
+    assert losses[-1] < losses[0]
+    s1 = [v.p_good for v in critic.score([t.question for t in trajs], [t.solution for t in trajs])]
+    assert s0 != s1
+    assert peft_model.active_adapter == "policy"
+    after = sampler.sample(prompts, SamplingParams(temperature=0.0, max_new_tokens=60), quiet=True)
+    assert before == after  # the policy adapter is untouched by critic training
+
+
+def test_save_load_roundtrip_and_mismatch(peft_model, tiny, tmp_path: Path) -> None:
+    critic = Critic(peft_model, tiny.tokenizer)
+    for p in peft_model.parameters():  # make the critic adapter non-trivial
+        if p.requires_grad:
+            pass
+    with critic.active():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name and ".critic." in name:
+                torch.nn.init.normal_(p, std=0.02)
+    trajs = _trajs(2)
+    qs, ss = [t.question for t in trajs], [t.solution for t in trajs]
+    ref = [v.p_good for v in critic.score(qs, ss)]
+    save_adapter(peft_model, "critic", tmp_path / "critic")
+    other = with_adapters(copy.deepcopy(tiny.model), r=8, alpha=16, dropout=0.0)
+    load_adapter(other, "critic", tmp_path / "critic")
+    got = [v.p_good for v in Critic(other, tiny.tokenizer).score(qs, ss)]
+    assert got == pytest.approx(ref, abs=1e-5)
+    # an adapter for another architecture is a one-line error and leaves the old one in place
+    small = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=64,
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+        )
+    )
+    foreign = with_adapters(small, r=8, alpha=16)
+    save_adapter(foreign, "critic", tmp_path / "foreign")
+    with pytest.raises(SealError, match="does not match the base model") as err:
+        load_adapter(other, "critic", tmp_path / "foreign")
+    assert "\n" not in str(err.value)
+    again = [v.p_good for v in Critic(other, tiny.tokenizer).score(qs, ss)]
+    assert again == pytest.approx(ref, abs=1e-5)
+    with pytest.raises(SealError, match="not a saved adapter"):
+        load_adapter(other, "critic", tmp_path)
+
+
+def test_self_label_keeps_only_confident(peft_model, tiny) -> None:
+    critic = Critic(peft_model, tiny.tokenizer)
+    trajs = _trajs(4)
+    verdicts = critic.score([t.question for t in trajs], [t.solution for t in trajs])
+    cut = sorted(v.entropy for v in verdicts)[len(verdicts) // 2]
+    kept, stats = self_label(critic, trajs, cut, use_consistency=False)
+    assert len(kept) == sum(v.entropy < cut for v in verdicts)
+    assert stats["kept_fraction"] == pytest.approx(len(kept) / len(trajs))
+    assert all(
+        k.truth == int(v.p_good >= 0.5)
+        for k, v in zip(kept, [v for v in verdicts if v.entropy < cut], strict=True)
+    )
+
+
+def test_agreement_with_majority() -> None:
+    ts = [
+        Trajectory("a", "q", "s1", "4"),
+        Trajectory("a", "q", "s2", "4"),
+        Trajectory("a", "q", "s3", "5"),
+        Trajectory("b", "q", "s4", None),
+    ]
+    assert agreement(ts) == {0: True, 1: True, 2: False, 3: False}
+
+
+def test_step_examples_label_wrong_steps() -> None:
+    t = _trajs(1)[0]
+    lines = t.solution.strip().splitlines()
+    i = next(
+        i
+        for i, line in enumerate(lines)
+        if "+" in line or "-" in line or "*" in line or "/" in line
+    )
+    lhs, rhs = lines[i].rsplit("= ", 1)
+    lines[i] = f"{lhs}= {int(rhs.rstrip('.')) + 3}."
+    bad = Trajectory(t.problem_id, t.question, "\n".join(lines), truth=0)
+    ex = step_examples(bad, random.Random(0))
+    assert any(e.label == 0 and e.solution.splitlines()[-1] == lines[i] for e in ex)
+    assert all(e.kind == "step" for e in ex)
+
+
+def test_balanced_and_single_class(peft_model, tiny) -> None:
+    trajs = _trajs(10)
+    chosen = balanced(trajs, 8, random.Random(0))
+    assert len(chosen) == 8 and sum(t.truth for t in chosen) == 4
+    critic = Critic(peft_model, tiny.tokenizer)
+    only_good = [t for t in trajs if t.truth == 1]
+    with pytest.raises(SealError, match="all 4 labels are good"):
+        run_critic_training(
+            critic, only_good, CriticConfig(labels=4, heldout_fraction=0.0), quiet=True
+        )
+    with pytest.raises(SealError, match="only 20 labelled trajectories for --labels 50"):
+        run_critic_training(
+            critic, trajs, CriticConfig(labels=50, heldout_fraction=0.0), quiet=True
+        )
+
+
+def test_combine() -> None:
+    assert combine(0.9, [0.8, 0.2], "min") == 0.2
+    assert combine(0.9, [0.8, 0.2], "outcome") == 0.9
+    assert combine(0.5, [1.0, 0.0], "mean") == 0.5
+    assert combine(0.5, [0.5], "product") == 0.25
+
+
+@pytest.mark.parametrize(
+    ("rows", "needle"),
+    [
+        ([{"prompt": "q", "solution": "s"}], ":1: missing field(s) label"),
+        ([{"solution": "s", "label": 1}], ":1: missing field prompt"),
+        ([{"prompt": "q", "solution": "s", "label": "maybe"}], ":1: label must be"),
+    ],
+)
+def test_label_file_errors(rows, needle, tmp_path: Path) -> None:
+    f = tmp_path / "labels.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(SealError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        read_labels(f)
+
+
+def test_label_file_values(tmp_path: Path) -> None:
+    f = tmp_path / "labels.jsonl"
+    f.write_text(
+        json.dumps({"question": "q", "solution": "a", "label": "good"})
+        + "\n"
+        + json.dumps({"prompt": "q", "solution": "b", "label": 0})
+        + "\n"
+    )
+    assert [t.truth for t in read_labels(f)] == [1, 0]
