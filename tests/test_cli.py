@@ -89,7 +89,7 @@ def _one_line_error(code: int, err: str, *needles: str) -> None:
         (["--task", "nope"], ["unknown task 'nope'"]),
         (["--split", "dev"], ["no split 'dev'"]),
         (["--levels", "4,x"], ["--levels"]),
-        (["--set", "eval.limit=abc"], ["eval.limit"]),
+        (["--set", "sampling.top_p=abc"], ["sampling.top_p"]),
         (["--set", "sampling.temprature=1"], ["sampling.temprature", "temperature"]),
     ],
 )

@@ -168,7 +168,7 @@ def test_balanced_and_single_class(peft_model, tiny) -> None:
         run_critic_training(
             critic, only_good, CriticConfig(labels=4, heldout_fraction=0.0), quiet=True
         )
-    with pytest.raises(SealError, match="only 20 labelled trajectories for --labels 50"):
+    with pytest.raises(SealError, match="only 40 labelled trajectories for --labels 50"):
         run_critic_training(
             critic, trajs, CriticConfig(labels=50, heldout_fraction=0.0), quiet=True
         )

@@ -49,7 +49,7 @@ def test_every_reference_equation_holds(level: int) -> None:
         assert equations, p.solution
         assert all(e.ok for e in equations), p.solution
         # one line per reasoning step, plus the check; the final line is the answer
-        assert sum(s.ok is not None for s in steps) >= LEVELS[level].steps
+        assert sum(s.ok is not None for s in steps) >= LEVELS[level].steps[0]
         assert p.solution.splitlines()[-1] == f"#### {p.answer}"
         assert p.solution.splitlines()[0].startswith("Let ")
         assert any(line.startswith("Check: ") for line in p.solution.splitlines())
@@ -62,7 +62,7 @@ def test_levels_get_harder() -> None:
         return sum(len(p.meta["ops"]) for p in ps) / len(ps)
 
     means = [mean_steps(lv) for lv in sorted(LEVELS)]
-    assert means == sorted(means) and means[-1] >= 4.5
+    assert means == sorted(means) and means[-1] >= 4.3
     biggest = [max(int(p.answer) for p in _take("test", lv, 200)) for lv in sorted(LEVELS)]
     assert biggest[0] <= 50 < biggest[-1]
 

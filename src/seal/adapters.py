@@ -70,7 +70,7 @@ def load_adapter(model: PeftModel, role: str, path: Path) -> None:
     active = model.active_adapter
     probe = f"{role}__incoming"
     try:  # load under a spare name first, so a bad adapter never replaces a good one
-        model.load_adapter(str(path), adapter_name=probe)
+        model.load_adapter(str(path), adapter_name=probe, is_trainable=True)
     except (RuntimeError, ValueError, KeyError, OSError) as err:
         if probe in model.peft_config:
             model.delete_adapter(probe)
@@ -79,8 +79,9 @@ def load_adapter(model: PeftModel, role: str, path: Path) -> None:
             f"adapter {path} does not match the base model ({base_type}; the adapter was "
             f"trained on {saved.get('base_model_name_or_path')}): {first}"
         ) from None
-    model.delete_adapter(probe)
+    model.set_adapter(probe)  # never delete the active adapter (PEFT warns and re-points)
     if role in model.peft_config:
         model.delete_adapter(role)
-    model.load_adapter(str(path), adapter_name=role)
+    model.load_adapter(str(path), adapter_name=role, is_trainable=True)
     model.set_adapter(active if active in model.peft_config else role)
+    model.delete_adapter(probe)

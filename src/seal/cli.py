@@ -206,7 +206,7 @@ def run_cmd(
         stored = load_config(resume / "config.yaml")
         given = {k: v for k, v in flags.items() if v is not None}
         if config is not None or set_ or given:
-            wanted = _config(config, set_, given, preset)
+            wanted = _config(config or resume / "config.yaml", set_, given)
             if wanted.model_dump() != stored.model_dump():
                 diff = _first_difference(stored.model_dump(), wanted.model_dump())
                 raise SealError(
@@ -339,7 +339,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except SealError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except click.exceptions.ClickException as err:
         err.show()

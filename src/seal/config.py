@@ -59,7 +59,7 @@ class PretrainConfig(_Section):
     seed: int = 0
     levels: list[int] = [1, 2, 3]
     """wordmath levels in the training corpus: the easy ones only."""
-    steps: int = Field(3000, ge=1)
+    steps: int = Field(4200, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = Field(3e-3, gt=0)
     warmup: int = Field(150, ge=0)

@@ -46,9 +46,9 @@ def train_tokenizer(cfg: PretrainConfig) -> PreTrainedTokenizerFast:
         ]
     )
     tok.decoder = decoders.ByteLevel()
-    # All levels contribute words to the vocabulary (the harder levels use the same words);
-    # only the model's training data is restricted to the easy levels.
-    texts = corpus(list(range(1, 6)), seed=cfg.seed + 1)
+    # The easy levels hold every word the hard ones use (digits are single tokens), so the
+    # vocabulary does not depend on how the hard levels are defined.
+    texts = corpus(cfg.levels, seed=cfg.seed + 1)
     sample = [p + c for _, (p, c) in zip(range(cfg.tokenizer_corpus), texts, strict=False)]
     trainer = trainers.BpeTrainer(
         vocab_size=cfg.vocab_size,

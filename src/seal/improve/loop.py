@@ -84,6 +84,7 @@ class Loop:
     def _reset_policy(self) -> None:
         torch.manual_seed(self.cfg.run.seed)
         c = self.cfg.critic
+        self.model.set_adapter("critic")  # never delete the active adapter
         self.model.delete_adapter("policy")
         self.model.add_adapter("policy", lora_config(c.lora_r, c.lora_alpha, c.lora_dropout))
         self.model.set_adapter("policy")

@@ -34,19 +34,23 @@ SPLITS: dict[str, tuple[int, int]] = {
 
 @dataclass(frozen=True)
 class Level:
-    steps: int
+    steps: tuple[int, int]
+    """Range of reasoning steps (inclusive)."""
     start: tuple[int, int]
     operand: tuple[int, int]
     cap: int
+    """Largest value any intermediate result may take."""
 
 
 LEVELS: dict[int, Level] = {
-    1: Level(steps=1, start=(2, 20), operand=(1, 10), cap=50),
-    2: Level(steps=2, start=(5, 50), operand=(2, 20), cap=100),
-    3: Level(steps=3, start=(10, 100), operand=(2, 40), cap=300),
-    4: Level(steps=4, start=(20, 200), operand=(5, 80), cap=600),
-    5: Level(steps=5, start=(50, 400), operand=(10, 150), cap=999),
+    1: Level(steps=(1, 2), start=(2, 20), operand=(1, 10), cap=50),
+    2: Level(steps=(1, 3), start=(5, 50), operand=(2, 20), cap=100),
+    3: Level(steps=(2, 4), start=(10, 100), operand=(2, 40), cap=300),
+    4: Level(steps=(3, 5), start=(20, 200), operand=(5, 80), cap=600),
+    5: Level(steps=(4, 5), start=(50, 400), operand=(10, 150), cap=999),
 }
+"""Steps overlap between neighbouring levels, so no level is a jump in length alone; the
+hard levels add longer chains and bigger numbers than the easy ones contain."""
 
 NAMES = (
     "Mia Leo Ava Noah Emma Liam Zoe Omar Lena Ivan Sara Hugo Nina Tom Ana Ben Lucy Raj "
@@ -320,7 +324,7 @@ def _apply(op: str, x: int, n: int | tuple[int, int], story: _Story, var: str) -
     raise ValueError(op)
 
 
-def _chain_problem(rng: random.Random, lv: Level) -> tuple[str, str, int, list[str]]:
+def _chain_problem(rng: random.Random, lv: Level, steps: int) -> tuple[str, str, int, list[str]]:
     story = rng.choice(_THEMES)(rng)
     x = rng.randint(*lv.start)
     sentences = [story.intro(x)]
@@ -333,7 +337,7 @@ def _chain_problem(rng: random.Random, lv: Level) -> tuple[str, str, int, list[s
     lines.append(f"{sentences[0][:-1]}: {var0} = {x}.")
     ops_used: list[str] = []
     step: _Step | None = None
-    for _ in range(lv.steps):
+    for _ in range(steps):
         choices = list(story.ops)
         rng.shuffle(choices)
         for op in choices:
@@ -355,7 +359,7 @@ def _chain_problem(rng: random.Random, lv: Level) -> tuple[str, str, int, list[s
     return question, "\n".join(lines), x, ops_used
 
 
-def _trains_problem(rng: random.Random, lv: Level) -> tuple[str, str, int, list[str]]:
+def _trains_problem(rng: random.Random, lv: Level, steps: int) -> tuple[str, str, int, list[str]]:
     """Two trains moving toward each other: 2 steps (meeting time) or 3 (meeting point)."""
     while True:
         a, b = rng.randint(2, 12) * 5, rng.randint(2, 12) * 5
@@ -370,7 +374,7 @@ def _trains_problem(rng: random.Random, lv: Level) -> tuple[str, str, int, list[
     lines = ["Let t = the hours until the trains meet."]
     lines.append(f"They close the gap at {a} + {b} km/h: s = {a} + {b} = {a + b}.")
     lines.append(f"Time to meet: t = {dist} / {a + b} = {t}.")
-    if lv.steps == 2:
+    if steps == 2:
         q += " How many hours until they meet?"
         lines.append(f"Check: {t} * {a + b} = {dist}.")
         answer = t
@@ -380,16 +384,17 @@ def _trains_problem(rng: random.Random, lv: Level) -> tuple[str, str, int, list[
         lines.append(f"The first train travels: d = {a} * {t} = {answer}.")
         lines.append(f"Check: {answer} / {a} = {t}.")
     lines.append(f"#### {answer}")
-    return q, "\n".join(lines), answer, ["add", "div"] + (["mul"] if lv.steps == 3 else [])
+    return q, "\n".join(lines), answer, ["add", "div"] + (["mul"] if steps == 3 else [])
 
 
 def generate(level: int, rng: random.Random) -> Problem:
     """One problem of ``level`` drawn from ``rng`` (any split)."""
     lv = LEVELS[level]
-    if lv.steps in (2, 3) and rng.random() < 0.15:
-        question, solution, answer, ops = _trains_problem(rng, lv)
+    steps = rng.randint(*lv.steps)
+    if steps in (2, 3) and rng.random() < 0.15:
+        question, solution, answer, ops = _trains_problem(rng, lv, steps)
     else:
-        question, solution, answer, ops = _chain_problem(rng, lv)
+        question, solution, answer, ops = _chain_problem(rng, lv, steps)
     pid = f"wm-L{level}-{hashlib.blake2b(question.encode(), digest_size=6).hexdigest()}"
     return Problem(
         id=pid,

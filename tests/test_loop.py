@@ -1,0 +1,110 @@
+"""The self-improvement loop end to end on the embedded model, at toy scale, with resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from seal.cli import main
+from seal.config import SealConfig, dump_config
+from seal.errors import SealError
+from seal.improve.loop import Loop, check_settings
+from seal.store import RunDir, atomic_write_json
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
+
+
+def toy_config(tmp_path: Path) -> SealConfig:
+    return SealConfig.model_validate(
+        {
+            "model": {"name": "tiny", "device": "cpu"},
+            "sampling": {"max_new_tokens": 200, "batch_size": 32},
+            "eval": {"levels": [1, 4]},
+            "critic": {
+                "labels": 8,
+                "problems_per_level": 4,
+                "samples_per_problem": 4,
+                "epochs": 1,
+                "steps": False,
+            },
+            "run": {
+                "iterations": 2,
+                "train_levels": [1, 4],
+                "prompts_per_level": 2,
+                "samples": 3,
+                "top_k": 1,
+                "validation_per_level": 3,
+                "test_per_level": 3,
+                "audit_size": 4,
+                "patience": 5,
+            },
+            "runs_dir": str(tmp_path),
+        }
+    )
+
+
+def test_loop_runs_and_resumes_identically(tmp_path: Path) -> None:
+    cfg = toy_config(tmp_path)
+    run = RunDir.create(tmp_path, "full", "run", dump_config(cfg))
+    summary = Loop(cfg, run, quiet=True).execute()
+    d = run.path
+    for f in [
+        "config.yaml",
+        "manifest.json",
+        "critic-0/adapter_config.json",
+        "base/eval.json",
+        "iter-01/samples.parquet",
+        "iter-01/selected.parquet",
+        "iter-01/metrics.json",
+        "iter-01/policy/adapter_model.safetensors",
+        "iter-02/critic/adapter_config.json",
+        "final/eval.json",
+        "summary.json",
+    ]:
+        assert (d / f).exists(), f
+    samples = pq.read_table(d / "iter-01" / "samples.parquet").to_pylist()
+    assert len(samples) == 4 * 3  # 2 levels x 2 prompts x 3 samples
+    assert {"prompt_id", "text", "p_good", "score", "truth"} <= set(samples[0])
+    metrics = json.loads((d / "iter-01" / "metrics.json").read_text())
+    assert {"guards", "validation", "accepted", "audit_accuracy"} <= set(metrics)
+    assert "distinct_answers_per_prompt" in metrics["guards"]
+
+    # simulate a kill during iteration 2: its stage and everything after never happened
+    resumed = tmp_path / "resumed"
+    shutil.copytree(d, resumed)
+    manifest = json.loads((resumed / "manifest.json").read_text())
+    for stage in ("iter-2", "final"):
+        manifest["stages"].pop(stage)
+    atomic_write_json(resumed / "manifest.json", manifest)
+    (resumed / "iter-02" / "metrics.json").write_text("half")  # a torn file from the kill
+    again = Loop(cfg, RunDir(resumed), quiet=True).execute()
+    assert again["final"]["metrics"] == summary["final"]["metrics"]
+    for key in ("metrics", "by_level"):
+        assert again["iterations"][1]["validation"][key] == summary["iterations"][1]["validation"][key]
+        assert again["base"][key] == summary["base"][key]
+
+
+def test_impossible_settings(tmp_path: Path) -> None:
+    cfg = toy_config(tmp_path)
+    with pytest.raises(SealError, match="top_k .3. cannot exceed run.samples .2."):
+        check_settings(
+            cfg.model_copy(update={"run": cfg.run.model_copy(update={"samples": 2, "top_k": 3})})
+        )
+
+
+def test_resume_with_other_config_is_refused(tmp_path: Path, capsys, monkeypatch) -> None:
+    cfg = toy_config(tmp_path)
+    run = RunDir.create(tmp_path, "r", "run", dump_config(cfg))
+    monkeypatch.setattr(
+        sys, "argv", ["seal", "--quiet", "run", "--resume", str(run.path), "--samples", "5"]
+    )
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "different config" in err and "run.samples" in err and "\n" not in err
