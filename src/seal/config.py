@@ -30,7 +30,7 @@ class ModelConfig(_Section):
 
 
 class SamplingConfig(_Section):
-    temperature: float = Field(0.8, ge=0.0)
+    temperature: float = Field(1.0, ge=0.0)
     """0 means greedy decoding."""
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     top_k: int = Field(0, ge=0)
