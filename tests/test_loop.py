@@ -85,7 +85,9 @@ def test_loop_runs_and_resumes_identically(tmp_path: Path) -> None:
     again = Loop(cfg, RunDir(resumed), quiet=True).execute()
     assert again["final"]["metrics"] == summary["final"]["metrics"]
     for key in ("metrics", "by_level"):
-        assert again["iterations"][1]["validation"][key] == summary["iterations"][1]["validation"][key]
+        assert (
+            again["iterations"][1]["validation"][key] == summary["iterations"][1]["validation"][key]
+        )
         assert again["base"][key] == summary["base"][key]
 
 
