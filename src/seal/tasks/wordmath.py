@@ -47,7 +47,7 @@ LEVELS: dict[int, Level] = {
     2: Level(steps=(1, 3), start=(5, 50), operand=(2, 20), cap=100),
     3: Level(steps=(2, 4), start=(10, 100), operand=(2, 40), cap=300),
     4: Level(steps=(3, 5), start=(10, 140), operand=(2, 55), cap=450),
-    5: Level(steps=(4, 5), start=(10, 150), operand=(2, 60), cap=500),
+    5: Level(steps=(4, 5), start=(10, 140), operand=(2, 55), cap=450),
 }
 """Steps overlap between neighbouring levels, so no level is a jump in length alone; the
 hard levels add longer chains and bigger numbers than the easy ones contain."""
