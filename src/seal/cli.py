@@ -61,6 +61,12 @@ def _config(
     return load_config(config, overrides, PRESETS[preset] if preset else None)
 
 
+def _refuse_existing(path: Path, force: bool) -> None:
+    """Never overwrite a user's non-empty directory unless asked to."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not force:
+        raise SealError(f"{path} already exists and is not empty; pass --force to replace it")
+
+
 @app.callback()
 def _main(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
@@ -244,8 +250,7 @@ def pretrain_tiny(
     from seal.pretrain import pretrain
 
     cfg = _config(config, set_, {"pretrain.steps": steps, "pretrain.seed": seed})
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise SealError(f"{out_dir} already exists and is not empty; pass --force to replace it")
+    _refuse_existing(out_dir, force)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -307,8 +312,7 @@ def critic_train(
             "critic.seed": seed,
         },
     )
-    if output.exists() and any(output.iterdir()) and not force:
-        raise SealError(f"{output} already exists and is not empty; pass --force to replace it")
+    _refuse_existing(output, force)
     metrics = train_and_save(cfg, output, labels_file)
     out.print(
         f"critic: AUROC {metrics['auroc']:.3f}, accuracy {metrics['accuracy']:.3f}, "

@@ -19,6 +19,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from seal.batching import completion_batch
 from seal.config import PretrainConfig
 from seal.progress import progress_bar
 from seal.store import atomic_write_text
@@ -103,16 +104,7 @@ def batches(
         groups = [pool[i : i + cfg.batch_size] for i in range(0, len(pool), cfg.batch_size)]
         rng.shuffle(groups)
         for group in groups:
-            width = max(len(p) + len(c) for p, c in group)
-            ids = torch.full((len(group), width), eos, dtype=torch.long)
-            labels = torch.full((len(group), width), -100, dtype=torch.long)
-            mask = torch.zeros((len(group), width), dtype=torch.long)
-            for row, (p, c) in enumerate(group):
-                n = len(p) + len(c)
-                ids[row, :n] = torch.tensor(p + c)
-                labels[row, len(p) : n] = torch.tensor(c)
-                mask[row, :n] = 1
-            yield ids, mask, labels
+            yield completion_batch(group, eos)
 
 
 def pretrain(cfg: PretrainConfig, out: Path, quiet: bool = False, log_every: int = 0) -> dict:

@@ -11,6 +11,7 @@ import random
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from seal.batching import completion_batch
 from seal.progress import progress_bar
 
 
@@ -51,14 +52,7 @@ def sft(
             rng.shuffle(batches)
             total, count = 0.0, 0
             for batch in batches:
-                width = max(len(p) + len(c) for p, c in batch)
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                labels = torch.full((len(batch), width), -100, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for r, (p, c) in enumerate(batch):
-                    ids[r, : len(p) + len(c)] = torch.tensor(p + c)
-                    labels[r, len(p) : len(p) + len(c)] = torch.tensor(c)
-                    mask[r, : len(p) + len(c)] = 1
+                ids, mask, labels = completion_batch(batch, pad)
                 out = model(
                     input_ids=ids.to(device),
                     attention_mask=mask.to(device),
