@@ -32,6 +32,9 @@ app.add_typer(critic_app, name="critic")
 out = Console()
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
+ModelOpt = Annotated[str | None, typer.Option(help="'tiny', a model directory or a hub id.")]
+DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")]
+SeedOpt = Annotated[int | None, typer.Option()]
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override any config key: section.key=value.")
 ]
@@ -82,9 +85,7 @@ def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
 
 @app.command("eval")
 def eval_cmd(
-    model: Annotated[
-        str | None, typer.Option(help="'tiny', a model directory or a hub id.")
-    ] = None,
+    model: ModelOpt = None,
     task: Annotated[str | None, typer.Option(help="Task name, e.g. wordmath.")] = None,
     split: Annotated[str | None, typer.Option(help="train, pool, validation or test.")] = None,
     limit: Annotated[int | None, typer.Option(help="Problems per level.")] = None,
@@ -103,8 +104,8 @@ def eval_cmd(
     top_k: Annotated[int | None, typer.Option()] = None,
     max_new_tokens: Annotated[int | None, typer.Option()] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -174,9 +175,7 @@ def eval_cmd(
 
 @app.command("run")
 def run_cmd(
-    model: Annotated[
-        str | None, typer.Option(help="'tiny', a model directory or a hub id.")
-    ] = None,
+    model: ModelOpt = None,
     task: Annotated[str | None, typer.Option(help="Task to improve on.")] = None,
     preset: Annotated[str, typer.Option(help="tiny-cpu (default) or paper.")] = "tiny-cpu",
     iterations: Annotated[int | None, typer.Option()] = None,
@@ -186,8 +185,8 @@ def run_cmd(
     labels: Annotated[int | None, typer.Option(help="Critic bootstrap labels.")] = None,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    device: Annotated[str | None, typer.Option()] = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -241,7 +240,7 @@ def _first_difference(a: Any, b: Any, prefix: str = "") -> str:
 def pretrain_tiny(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the new model.")],
     steps: Annotated[int | None, typer.Option(help="Training steps (default: as shipped).")] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
+    seed: SeedOpt = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --out directory.")] = False,
     config: ConfigOpt = None,
     set_: SetOpt = None,
@@ -271,9 +270,7 @@ def pretrain_tiny(
 @critic_app.command("train")
 def critic_train(
     output: Annotated[Path, typer.Option(help="Directory for the critic adapter and metrics.")],
-    model: Annotated[
-        str | None, typer.Option(help="'tiny', a model directory or a hub id.")
-    ] = None,
+    model: ModelOpt = None,
     task: Annotated[str | None, typer.Option(help="Task whose pool problems are judged.")] = None,
     labels: Annotated[int | None, typer.Option(help="Bootstrap labels (balanced).")] = None,
     labels_file: Annotated[
@@ -287,9 +284,9 @@ def critic_train(
     self_consistency: Annotated[
         bool | None, typer.Option("--self-consistency/--entropy-only")
     ] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
+    seed: SeedOpt = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --output directory.")] = False,
-    device: Annotated[str | None, typer.Option()] = None,
+    device: DeviceOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
@@ -328,7 +325,7 @@ def critic_score(
     input_: Annotated[Path, typer.Option("--input", help="JSONL {prompt, solution}.")],
     output: Annotated[Path, typer.Option(help="JSONL with p_good, entropy, step scores.")],
     model: Annotated[str | None, typer.Option(help="Base model (default: the critic's).")] = None,
-    device: Annotated[str | None, typer.Option()] = None,
+    device: DeviceOpt = None,
 ) -> None:
     """Score trajectories with a trained critic."""
     from seal.critic.service import score_file
