@@ -9,9 +9,14 @@ without step critique. Also times scoring (trajectories per second).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+if __package__ in (None, ""):  # run as `python benchmarks/<name>.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import markdown_table, report
 from seal.adapters import lora_config, with_adapters

@@ -8,8 +8,13 @@ machine noise hits both alike; the table reports medians and their ratio.
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import torch
+
+if __package__ in (None, ""):  # run as `python benchmarks/<name>.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import markdown_table, median_time, report
 from seal.config import ModelConfig

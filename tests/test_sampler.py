@@ -48,15 +48,16 @@ def test_greedy_independent_of_batch_size(tiny, prompts) -> None:
     params = SamplingParams(n=1, temperature=0.0, max_new_tokens=120)
     one = HFSampler(tiny.model, tiny.tokenizer, batch_size=1).sample(prompts, params, quiet=True)
     many = HFSampler(tiny.model, tiny.tokenizer, batch_size=16).sample(prompts, params, quiet=True)
-    assert [r[0].text for r in one] == [r[0].text for r in many]
+    # batch 2: rows that finish are replaced by the next prompt mid-decode (cache merging)
+    refilled = HFSampler(tiny.model, tiny.tokenizer, batch_size=2).sample(
+        prompts, params, quiet=True
+    )
+    assert [r[0].text for r in one] == [r[0].text for r in many] == [r[0].text for r in refilled]
 
 
-def test_logprob_is_model_likelihood(tiny, prompts) -> None:
-    sampler = HFSampler(tiny.model, tiny.tokenizer, batch_size=4)
-    comp = sampler.sample(
-        prompts[:1], SamplingParams(n=1, temperature=1.0, max_new_tokens=40, seed=1), quiet=True
-    )[0][0]
-    p_ids = tiny.tokenizer(prompts[0])["input_ids"]
+def _likelihood(tiny, prompt, comp) -> tuple[int, float]:
+    """Token count and summed log-probability of ``comp`` after ``prompt``, from scratch."""
+    p_ids = tiny.tokenizer(prompt)["input_ids"]
     c_ids = tiny.tokenizer(comp.text, add_special_tokens=False)["input_ids"]
     if comp.finish_reason == "eos":
         c_ids = c_ids + [tiny.tokenizer.eos_token_id]
@@ -64,9 +65,21 @@ def test_logprob_is_model_likelihood(tiny, prompts) -> None:
     with torch.no_grad():
         logp = torch.log_softmax(tiny.model(ids).logits[0, :-1].float(), -1)
     target = ids[0, 1:]
-    ref = logp[torch.arange(len(target)), target][len(p_ids) - 1 :].sum().item()
-    assert comp.num_tokens == len(c_ids)
-    assert comp.logprob == pytest.approx(ref, abs=1e-3)
+    return len(c_ids), logp[torch.arange(len(target)), target][len(p_ids) - 1 :].sum().item()
+
+
+def test_logprob_is_model_likelihood(tiny, prompts) -> None:
+    # batch 4 for 6 prompts x 2 samples: rows join and leave the running batch, so this also
+    # checks that merged caches give every row exactly its own context
+    sampler = HFSampler(tiny.model, tiny.tokenizer, batch_size=4)
+    out = sampler.sample(
+        prompts, SamplingParams(n=2, temperature=1.0, max_new_tokens=40, seed=1), quiet=True
+    )
+    for prompt, row in zip(prompts, out, strict=True):
+        for comp in row:
+            n, ref = _likelihood(tiny, prompt, comp)
+            assert comp.num_tokens == n
+            assert comp.logprob == pytest.approx(ref, abs=1e-3)
 
 
 def test_stop_strings_and_length(tiny, prompts) -> None:

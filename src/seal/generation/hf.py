@@ -1,21 +1,28 @@
 """Hugging Face backend: batched, KV-cached sampling with a lean decode loop.
 
-Three things make it faster than ``model.generate`` for many samples per prompt:
-the prompt is prefilled once and its cache copied to its ``n`` samples; finished rows
-leave the batch at once (no decoding of padding after EOS or a stop string); and the loop
-does only what sampling needs (no logits-processor machinery).
+What it does that ``model.generate`` does not, for many samples per prompt:
+
+- each prompt is prefilled once and its cache copied to its ``n`` samples;
+- continuous batching: finished rows are replaced by waiting prompts, so the batch stays
+  full until the work runs out (``generate`` decodes a batch until its longest row ends);
+- the key/value cache is written in place in a buffer sized once per batch
+  (``kv_cache.py``) instead of concatenated every token;
+- sampling is a Gumbel-max draw over the filtered logits, with no logits-processor chain.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections import deque
 from dataclasses import dataclass, field
 
 import torch
-from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
+import torch.nn.functional as F
+from transformers import Cache, PreTrainedModel, PreTrainedTokenizerBase
 
 from seal.errors import SealError
 from seal.generation.base import Completion, SamplingParams
+from seal.generation.kv_cache import can_merge, concat_right_aligned, new_cache
 from seal.progress import progress_bar
 
 
@@ -23,9 +30,58 @@ from seal.progress import progress_bar
 class _Row:
     prompt: int
     slot: int
+    budget: int
     ids: list[int] = field(default_factory=list)
     text: str = ""
     logprob: float = 0.0
+
+
+@dataclass
+class _Batch:
+    """Rows decoding together: their shared cache (left-padded, every row ending at the last
+    position), attention mask, next position per row and the logits for their next token.
+    A finished row stays in place as ``None`` until the batch is next compacted or merged."""
+
+    cache: Cache
+    attn: torch.Tensor
+    next_pos: torch.Tensor
+    logits: torch.Tensor
+    rows: list[_Row | None]
+
+    @property
+    def live(self) -> list[int]:
+        return [i for i, r in enumerate(self.rows) if r is not None]
+
+    def compact(self) -> None:
+        """Drop the finished rows (copies the cache: done in bulk, not per row)."""
+        keep = self.live
+        idx = torch.tensor(keep, device=self.attn.device)
+        self.cache.batch_select_indices(idx)
+        self.attn, self.next_pos, self.logits = self.attn[idx], self.next_pos[idx], self.logits[idx]
+        self.rows = [self.rows[i] for i in keep]
+
+    @staticmethod
+    def merge(parts: list[_Batch]) -> _Batch:
+        """The live rows of ``parts`` as one batch in a cache with room for all they may add.
+
+        Every row still ends at the last position; columns that are padding for every live
+        row are dropped, so the cache is as wide as the longest live row."""
+        index = [torch.tensor(p.live, device=p.attn.device) for p in parts]
+        pairs = list(zip(parts, index, strict=True))
+        rows = [p.rows[i] for p, idx in pairs for i in idx.tolist()]
+        width = int(max(p.attn[i].sum(-1).max().item() for p, i in pairs))
+        room = max(r.budget - len(r.ids) for r in rows if r is not None)
+        cache = concat_right_aligned([p.cache for p in parts], index, width, width + room)
+        attn = torch.cat(
+            [F.pad(p.attn[i, -width:], (max(0, width - p.attn.shape[1]), 0)) for p, i in pairs]
+        )
+        return _Batch(
+            cache,
+            attn,
+            torch.cat([p.next_pos[i] for p, i in pairs]),
+            torch.cat([p.logits[i] for p, i in pairs]),
+            rows,
+        )
 
 
 def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
@@ -92,44 +148,50 @@ class HFSampler:
         if params.n < 1:
             raise SealError(f"number of samples must be at least 1, got {params.n}")
         encoded = self.encode(prompts)
-        # Work units: (prompt, first slot, count), packed into chunks of <= batch_size rows,
-        # prompts of similar length together so the left padding stays small.
-        units = []
-        for p in sorted(range(len(prompts)), key=lambda i: len(encoded[i])):
-            for start in range(0, params.n, self.batch_size):
-                units.append((p, start, min(self.batch_size, params.n - start)))
-        chunks: list[list[tuple[int, int, int]]] = [[]]
-        for unit in units:
-            if sum(u[2] for u in chunks[-1]) + unit[2] > self.batch_size:
-                chunks.append([])
-            chunks[-1].append(unit)
+        budgets = []
+        for ids in encoded:
+            budget = min(params.max_new_tokens, self.context - len(ids))
+            if budget < 1:
+                raise SealError(
+                    f"a prompt of {len(ids)} tokens leaves no room to generate in the model's "
+                    f"context of {self.context} tokens; shorten the prompt or use fewer shots"
+                )
+            budgets.append(budget)
+        # Work queue of (prompt, first slot, count), shortest prompts first.
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        queue = deque((p, 0, params.n) for p in order)
         results: list[list[Completion | None]] = [[None] * params.n for _ in prompts]
         gen = torch.Generator(device=self.device).manual_seed(params.seed)
         total = len(prompts) * params.n
         with progress_bar("sampling", total=total, unit="seqs", quiet=quiet) as bar:
-            for chunk in chunks:
-                if chunk:
-                    self._run_chunk(chunk, encoded, params, gen, results, bar)
+            self._decode(queue, encoded, budgets, params, gen, results, bar)
         return results  # type: ignore[return-value]
 
-    def _run_chunk(self, chunk, encoded, params, gen, results, bar) -> None:
+    def _take(self, queue: deque, free: int) -> list[tuple[int, int, int]]:
+        """Pop up to ``free`` rows of work off the queue, splitting a prompt if needed."""
+        units = []
+        while queue and free > 0:
+            p, start, count = queue.popleft()
+            take = min(count, free)
+            units.append((p, start, take))
+            if take < count:
+                queue.appendleft((p, start + take, count - take))
+            free -= take
+        return units
+
+    def _prefill(self, units, encoded, budgets) -> _Batch:
+        """Run the prompts of ``units`` once and give each of their samples a copy."""
         device = self.device
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        width = max(len(encoded[p]) for p, _, _ in chunk)
-        max_new = min(params.max_new_tokens, self.context - width)
-        if max_new < 1:
-            raise SealError(
-                f"a prompt of {width} tokens leaves no room to generate in the model's "
-                f"context of {self.context} tokens; shorten the prompt or use fewer shots"
-            )
-        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-        attn = torch.zeros((len(chunk), width), dtype=torch.long)
-        for r, (p, _, _) in enumerate(chunk):
+        width = max(len(encoded[p]) for p, _, _ in units)
+        ids = torch.full((len(units), width), pad, dtype=torch.long)
+        attn = torch.zeros((len(units), width), dtype=torch.long)
+        for r, (p, _, _) in enumerate(units):
             ids[r, width - len(encoded[p]) :] = torch.tensor(encoded[p])
             attn[r, width - len(encoded[p]) :] = 1
         ids, attn = ids.to(device), attn.to(device)
         pos = (attn.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache()
+        cache = new_cache(self.model, width)
         out = self.model(
             input_ids=ids,
             attention_mask=attn,
@@ -138,29 +200,57 @@ class HFSampler:
             logits_to_keep=1,
             **{self._cache_kw: cache},
         )
-        counts = torch.tensor([c for _, _, c in chunk], device=device)
-        expand = torch.repeat_interleave(torch.arange(len(chunk), device=device), counts)
+        counts = torch.tensor([c for _, _, c in units], device=device)
+        expand = torch.repeat_interleave(torch.arange(len(units), device=device), counts)
         cache.batch_select_indices(expand)
-        logits = out.logits[:, -1, :][expand]
-        attn = attn[expand]
-        next_pos = pos[:, -1][expand] + 1
-        rows = [_Row(p, s + j) for p, s, c in chunk for j in range(c)]
+        rows = [_Row(p, s + j, budgets[p]) for p, s, c in units for j in range(c)]
+        return _Batch(
+            cache, attn[expand], pos[:, -1][expand] + 1, out.logits[:, -1, :][expand], rows
+        )
+
+    def _decode(self, queue, encoded, budgets, params, gen, results, bar) -> None:
+        """Decode until the queue is empty, topping the batch up as rows finish.
+
+        Finished rows are dropped in bulk: when a quarter of the batch is free and work is
+        waiting, new prompts are prefilled and merged in with the live rows (one cache
+        copy does both); with no work waiting, the batch is compacted once a quarter of it
+        is finished. A cache that cannot be merged (sliding-window models) starts a new
+        batch only when the last one is done.
+        """
         stops = params.stop
         window = max((len(s) for s in stops), default=0) + 16
-
-        for step in range(max_new):
-            logp = torch.log_softmax(logits.float(), dim=-1)
+        quarter = max(1, self.batch_size // 4)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        batch: _Batch | None = None
+        while queue or batch is not None:
+            if batch is None:
+                batch = self._prefill(self._take(queue, self.batch_size), encoded, budgets)
+                if can_merge(batch.cache):
+                    batch = _Batch.merge([batch])
+            else:
+                live = len(batch.live)
+                mergeable = can_merge(batch.cache)
+                if queue and mergeable and self.batch_size - live >= quarter:
+                    fresh = self._prefill(
+                        self._take(queue, self.batch_size - live), encoded, budgets
+                    )
+                    batch = _Batch.merge([batch, fresh])
+                elif len(batch.rows) - live >= max(1, len(batch.rows) // 4):
+                    batch.compact()
+            logits = batch.logits.float()
+            logp = torch.log_softmax(logits, dim=-1)
             if params.greedy:
                 tok = logp.argmax(-1)
             else:
-                scaled = filter_logits(
-                    logits.float() / params.temperature, params.top_k, params.top_p
-                )
-                tok = torch.multinomial(torch.softmax(scaled, -1), 1, generator=gen).squeeze(-1)
+                scaled = filter_logits(logits / params.temperature, params.top_k, params.top_p)
+                # Gumbel-max: argmax(logits + G), G = -log(-log U), is a draw from softmax.
+                u = torch.rand(scaled.shape, generator=gen, device=scaled.device)
+                tok = (scaled - u.clamp_(min=1e-20).log_().neg_().log_()).argmax(-1)
             chosen = logp.gather(-1, tok[:, None]).squeeze(-1).tolist()
             toks = tok.tolist()
-            keep: list[int] = []
-            for i, row in enumerate(rows):
+            for i, row in enumerate(batch.rows):
+                if row is None:
+                    continue
                 t = toks[i]
                 reason = None
                 if t in self.eos_ids:
@@ -172,32 +262,28 @@ class HFSampler:
                         row.text += self._piece(t)
                         if any(s in row.text[-window:] for s in stops):
                             reason = "stop"
-                    if reason is None and step == max_new - 1:
+                    if reason is None and len(row.ids) >= row.budget:
                         reason = "length"
-                if reason is None:
-                    keep.append(i)
-                else:
+                if reason is not None:
                     if reason == "eos":
                         row.logprob += chosen[i]
                     results[row.prompt][row.slot] = self._finish(row, reason, stops)
                     bar.advance(1, tokens=len(row.ids) + (reason == "eos"))
-            if not keep:
-                break
-            if len(keep) < len(rows):
-                idx = torch.tensor(keep, device=device)
-                cache.batch_select_indices(idx)
-                tok, attn, next_pos = tok[idx], attn[idx], next_pos[idx]
-                rows = [rows[i] for i in keep]
-            attn = torch.cat([attn, attn.new_ones((attn.shape[0], 1))], dim=-1)
+                    batch.rows[i] = None
+                    tok[i] = pad
+            if all(r is None for r in batch.rows):
+                batch = None
+                continue
+            batch.attn = torch.cat([batch.attn, batch.attn.new_ones((len(batch.rows), 1))], -1)
             out = self.model(
                 input_ids=tok[:, None],
-                attention_mask=attn,
-                position_ids=next_pos[:, None],
+                attention_mask=batch.attn,
+                position_ids=batch.next_pos[:, None],
                 use_cache=True,
-                **{self._cache_kw: cache},
+                **{self._cache_kw: batch.cache},
             )
-            logits = out.logits[:, -1, :]
-            next_pos = next_pos + 1
+            batch.logits = out.logits[:, -1, :]
+            batch.next_pos = batch.next_pos + 1
 
     def _finish(self, row: _Row, reason: str, stops: tuple[str, ...]) -> Completion:
         text = self.tokenizer.decode(row.ids, skip_special_tokens=True)
