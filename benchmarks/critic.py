@@ -9,6 +9,7 @@ without step critique. Also times scoring (trajectories per second).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -75,7 +76,7 @@ def main() -> None:
                 base.model_copy(update={"self_consistency": True}),
             ),
         ]
-    rows = []
+    rows, curves = [], {}
     for name, cfg in settings:
         fresh_critic(model, cfg, cfg.seed)
         t = time.perf_counter()
@@ -96,6 +97,9 @@ def main() -> None:
             ]
         )
         print(rows[-1], flush=True)
+        if sl.get("by_threshold"):
+            curves[name] = sl["by_threshold"]
+            print(json.dumps(sl["by_threshold"]), flush=True)
     good = sum(x.truth for x in trajs)
     table = markdown_table(
         [
@@ -118,6 +122,15 @@ def main() -> None:
         "'AUROC (bootstrap only)' is before self-labelling; the other columns after "
         "retraining on bootstrap + kept self-labels."
     )
+    for name, curve in curves.items():
+        if name.startswith("labels=200") or len(curves) == 1:
+            cells = ", ".join(
+                f"<{c['threshold']}: {c['kept_fraction']:.0%} kept"
+                + (f" ({c['accuracy']:.0%} right)" if c["accuracy"] is not None else "")
+                for c in curve
+            )
+            notes += f"\n\nSelf-labels by entropy threshold, {name}: {cells}."
+            break
     report(
         "Critic quality by label budget, ablations, scoring speed (tiny, wordmath)",
         table,

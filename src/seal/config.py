@@ -43,14 +43,20 @@ class SamplingConfig(_Section):
 
 class EvalConfig(_Section):
     task: str = "wordmath"
-    split: str = "test"
-    limit: int = Field(100, ge=1)
-    """Problems per level (wordmath) or per task."""
+    """One task or several, comma-separated; ``bbh/<subtask>``, ``mmlu/<subject>`` too."""
+    split: str | None = None
+    """The task's evaluation split when unset (test; validation for commonsense_qa)."""
+    limit: int | None = Field(100, ge=1)
+    """Problems per level (wordmath), subtask/subject (bbh, mmlu) or task; null = all."""
     samples: int = Field(1, ge=1)
     """Sampled completions per problem for maj@k / pass@k (besides one greedy answer)."""
-    shots: int = Field(0, ge=0)
+    shots: int | None = Field(None, ge=0)
+    """Worked examples in the prompt; unset = the task's standard (gsm8k 5, gsm8k_cot 8,
+    bbh 3, mmlu 5, others 0)."""
     levels: list[int] | None = None
     """wordmath levels to evaluate; all when unset."""
+    timeout: float = Field(10.0, gt=0)
+    """Seconds each generated program may run in the sandbox (humaneval)."""
 
 
 class PretrainConfig(_Section):

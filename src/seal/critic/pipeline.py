@@ -16,7 +16,7 @@ from typing import Any
 
 from seal.config import CriticConfig
 from seal.critic.data import Trajectory, balanced, outcome_examples
-from seal.critic.model import Critic
+from seal.critic.model import Critic, Verdict
 from seal.critic.train import heldout_metrics, train_critic
 from seal.errors import SealError
 from seal.generation.base import Sampler, SamplingParams
@@ -91,8 +91,28 @@ def self_label(
         "kept_fraction": len(kept) / max(1, len(trajs)),
         "accuracy": sum(a == b for a, b in known) / len(known) if known else None,
         "kept_good": sum(k.truth == 1 for k in kept),
+        "by_threshold": threshold_curve(verdicts, [t.truth for t in trajs]),
     }
     return kept, stats
+
+
+def threshold_curve(
+    verdicts: list[Verdict], truth: list[int | None], thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+) -> list[dict[str, float | None]]:
+    """Kept fraction and (where truth is known) label accuracy at each entropy threshold:
+    the trade-off to read before choosing ``entropy_threshold``."""
+    out = []
+    for th in thresholds:
+        kept = [(v.label, y) for v, y in zip(verdicts, truth, strict=True) if v.entropy < th]
+        known = [(a, y) for a, y in kept if y is not None]
+        out.append(
+            {
+                "threshold": th,
+                "kept_fraction": len(kept) / max(1, len(verdicts)),
+                "accuracy": sum(a == y for a, y in known) / len(known) if known else None,
+            }
+        )
+    return out
 
 
 def split_heldout(

@@ -346,6 +346,9 @@ class Loop:
                 break
         if last_good is not None and not self.run.is_done("final"):
             load_adapter(self.model, "policy", last_good / "policy")
+        if not self.run.is_done("final"):
+            # the policy the final numbers are for: a PEFT adapter any tool can load
+            save_adapter(self.model, "policy", self.run.path / "final" / "policy")
         final = self.stage_eval("final", "test", r.test_per_level)
         summary = {
             "base": base_test,

@@ -23,16 +23,27 @@ def task_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+SUBTASKS = {"bbh", "mmlu"}
+"""Tasks that take ``name/subtask`` (``+`` joins several: ``mmlu/anatomy+astronomy``)."""
+
+
 def get_task(name: str, **kwargs: object) -> Task:
-    """Build the task ``name``; an unknown name is a one-line error listing the known ones."""
+    """Build the task ``name`` (or ``name/subtask``); an unknown name is a one-line error
+    listing the known ones."""
     _load_builtin()
-    if name not in _REGISTRY:
-        raise SealError(f"unknown task {name!r}; known tasks: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name](**kwargs)
+    base, _, sub = name.partition("/")
+    if base not in _REGISTRY:
+        raise SealError(f"unknown task {base!r}; known tasks: {', '.join(sorted(_REGISTRY))}")
+    if sub:
+        if base not in SUBTASKS:
+            raise SealError(f"task {base} has no subtasks (only {', '.join(sorted(SUBTASKS))})")
+        kwargs["subtask"] = sub
+    return _REGISTRY[base](**kwargs)
 
 
 def _load_builtin() -> None:
-    from seal.tasks import wordmath  # noqa: F401  (registers itself)
+    # each module registers itself
+    from seal.tasks import bbh, commonsense_qa, gsm8k, humaneval, mmlu, wordmath  # noqa: F401
 
 
 __all__ = ["Problem", "Task", "get_task", "register", "task_names"]

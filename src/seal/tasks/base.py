@@ -8,7 +8,8 @@ from typing import Any, Protocol, runtime_checkable
 
 @dataclass(frozen=True)
 class Problem:
-    """One task item. ``answer`` is the ground truth as a string; ``level`` groups results."""
+    """One task item. ``answer`` is the ground truth as a string; ``level`` (wordmath) or
+    ``group`` (a benchmark's subject or subtask) groups results."""
 
     id: str
     question: str
@@ -16,6 +17,7 @@ class Problem:
     level: int | None = None
     solution: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    group: str | None = None
 
 
 @runtime_checkable
@@ -44,4 +46,25 @@ class Task(Protocol):
 
     def verify(self, problem: Problem, completion: str) -> bool:
         """Ground-truth check of a completion's final answer."""
+        ...
+
+
+@runtime_checkable
+class ChoiceTask(Protocol):
+    """A multiple-choice task scored by log-likelihood (lm-eval's ``multiple_choice``): the
+    prediction is the choice whose continuation the model finds most likely."""
+
+    name: str
+    splits: tuple[str, ...]
+
+    def problems(self, split: str, limit: int | None = None) -> list[Problem]: ...
+
+    def prompt(self, problem: Problem, shots: int = 0) -> str: ...
+
+    def choices(self, problem: Problem) -> list[str]:
+        """Continuations to score after the prompt, e.g. ``[" A", " B", " C", " D"]``."""
+        ...
+
+    def gold(self, problem: Problem) -> int:
+        """Index of the right choice."""
         ...

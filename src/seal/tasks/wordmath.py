@@ -554,6 +554,9 @@ class WordMath:
 
     name = "wordmath"
     splits = tuple(SPLITS)
+    default_split = "test"
+    default_shots = 0
+    kind = "generate"
 
     def __init__(self, levels: list[int] | None = None, seed: int = 0):
         self.levels = sorted(levels or LEVELS)

@@ -1,0 +1,111 @@
+"""One ``seal eval`` job: several tasks, one model, results written as each task finishes.
+
+Generative tasks go through the sampler (greedy + optional samples); multiple-choice tasks
+(``kind == "choice"``) through batched log-likelihood. Each task's JSON and per-sample log
+are written atomically as soon as it is done, so a failure in a later task leaves the
+earlier results whole.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seal.config import SealConfig
+from seal.errors import SealError
+from seal.evaluate import evaluate, evaluate_choices
+from seal.generation.hf import HFSampler
+from seal.models import LoadedModel
+from seal.problems import load_problems
+from seal.store import atomic_write_json, atomic_write_text
+from seal.tasks import get_task
+from seal.tasks.base import Task
+
+
+@dataclass
+class TaskResult:
+    name: str
+    result: dict[str, Any]
+    records: list[dict[str, Any]]
+
+
+def build_task(name: str, cfg: SealConfig, data: Path | None, fewshot_data: Path | None) -> Task:
+    if name == "wordmath":
+        return get_task(name, levels=cfg.eval.levels)
+    kwargs: dict[str, Any] = {"data": data}
+    if fewshot_data is not None:
+        kwargs["fewshot_data"] = fewshot_data
+    if name.startswith("humaneval"):
+        kwargs["timeout"] = cfg.eval.timeout
+    return get_task(name, **kwargs)
+
+
+def file_stem(task: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", task)
+
+
+def run_task(
+    name: str,
+    cfg: SealConfig,
+    loaded: LoadedModel,
+    sampler: HFSampler,
+    data: Path | None = None,
+    fewshot_data: Path | None = None,
+) -> TaskResult:
+    ev = cfg.eval
+    task = build_task(name, cfg, data, fewshot_data)
+    split = ev.split or getattr(task, "default_split", "test")
+    shots = ev.shots if ev.shots is not None else getattr(task, "default_shots", 0)
+    if name == "wordmath":
+        problems = load_problems(task, data, split, ev.limit)
+    else:
+        if split not in task.splits:
+            raise SealError(f"task {name} has no split {split!r}; splits: {', '.join(task.splits)}")
+        problems = task.problems(split, ev.limit)
+        if not problems:
+            raise SealError(f"split {split!r} of task {name} has no problems")
+    if getattr(task, "kind", "generate") == "choice":
+        summary, records = evaluate_choices(
+            task,  # type: ignore[arg-type]
+            problems,
+            loaded.model,
+            loaded.tokenizer,
+            shots=shots,
+            batch_size=cfg.sampling.batch_size,
+        )
+    else:
+        summary, results = evaluate(
+            task, problems, sampler, cfg.sampling, samples=ev.samples, shots=shots
+        )
+        records = [r.record() for r in results]
+    result = {
+        "task": name,
+        "model": cfg.model.name,
+        "split": split if data is None else str(data),
+        "shots": shots,
+        **summary,
+    }
+    return TaskResult(name, result, records)
+
+
+def write_task(result: TaskResult, directory: Path, samples: bool = True) -> None:
+    """``<directory>/eval.json`` and ``samples.jsonl``."""
+    if samples:
+        atomic_write_text(
+            directory / "samples.jsonl", "".join(json.dumps(r) + "\n" for r in result.records)
+        )
+    atomic_write_json(directory / "eval.json", result.result)
+
+
+def summary_markdown(results: list[TaskResult]) -> str:
+    lines = ["| task | n | shots | metric | value |", "| --- | --- | --- | --- | --- |"]
+    for r in results:
+        for metric, value in r.result["metrics"].items():
+            lines.append(
+                f"| {r.name} | {r.result['n']} | {r.result['shots']} | {metric} | "
+                f"{100 * value:.1f} |"
+            )
+    return "\n".join(lines) + "\n"

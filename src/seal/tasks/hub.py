@@ -1,0 +1,82 @@
+"""Rows of a standard benchmark: from the Hugging Face hub, or from a local file in its schema.
+
+``load_rows`` is the one place a benchmark task gets data. With ``path`` it reads JSONL or
+Parquet (the hub's own export format) and checks every row for the fields the task needs,
+naming file and line (or row) on a bad one. Without it, ``datasets.load_dataset`` fetches
+the hub dataset (install ``seal-lm[hub]``); any failure there is one line that says to pass
+``--data`` instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from seal.data import iter_jsonl
+from seal.errors import SealError
+
+
+def _read_parquet(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise SealError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
+        raise SealError(f"{path}: not a readable Parquet file ({err})") from None
+    for i, row in enumerate(rows, start=1):
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise SealError(f"{path}: row {i}: missing field(s) {', '.join(missing)}")
+    return rows
+
+
+def read_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A local JSONL or Parquet file whose rows all hold ``required``."""
+    path = Path(path)
+    if not path.is_file():
+        raise SealError(f"data file {path} does not exist")
+    if path.suffix == ".parquet":
+        return _read_parquet(path, required)
+    return [row for _, row in iter_jsonl(path, required)]
+
+
+def load_rows(
+    hub_id: str,
+    config: str | None,
+    split: str,
+    required: tuple[str, ...],
+    path: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of ``split`` of ``hub_id`` (``config``), or of the file at ``path``."""
+    if path is not None:
+        return read_rows(path, required)
+    try:
+        import datasets
+    except ImportError:
+        raise SealError(
+            f"loading {hub_id} needs the `datasets` package (pip install 'seal-lm[hub]'), "
+            "or pass --data FILE (JSONL or Parquet in the hub's schema)"
+        ) from None
+    try:
+        ds = datasets.load_dataset(hub_id, config, split=split)
+    except Exception as err:  # noqa: BLE001 - offline, unknown config, ...: all one message
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise SealError(
+            f"could not load {hub_id}"
+            + (f" ({config})" if config else "")
+            + f" split {split!r} from the hub: {first[:200]}; pass --data FILE instead"
+        ) from None
+    rows = [dict(r) for r in ds]
+    for i, row in enumerate(rows, start=1):
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise SealError(f"{hub_id} row {i}: missing field(s) {', '.join(missing)}")
+    return rows
+
+
+def take(rows: list[Any], limit: int | None) -> list[Any]:
+    if limit is not None and limit <= 0:
+        raise SealError(f"--limit must be positive, got {limit}")
+    return rows if limit is None else rows[:limit]

