@@ -248,6 +248,9 @@ def run_cmd(
     samples: Annotated[int | None, typer.Option(help="N: candidates per prompt.")] = None,
     top_k: Annotated[int | None, typer.Option(help="k: kept per prompt.")] = None,
     select: Annotated[str | None, typer.Option(help="critic, oracle, majority or none.")] = None,
+    update: Annotated[
+        str | None, typer.Option(help="sft (top-k fine-tuning) or ppo (GRPO-style).")
+    ] = None,
     labels: Annotated[int | None, typer.Option(help="Critic bootstrap labels.")] = None,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
@@ -268,6 +271,7 @@ def run_cmd(
         "run.samples": samples,
         "run.top_k": top_k,
         "run.select": select,
+        "run.update": update,
         "critic.labels": labels,
         "run.seed": seed,
     }

@@ -133,6 +133,15 @@ class RunConfig(_Section):
     max_per_answer: int | None = Field(None, ge=1)
     select: Literal["critic", "oracle", "majority", "none"] = "critic"
     """critic (default), oracle (ground truth: STaR / RFT), majority (self-consistency), none."""
+    update: Literal["sft", "ppo"] = "sft"
+    """sft: fine-tune on the top-k selection. ppo: GRPO-style policy gradient on all N
+    candidates, rewards = the selection rule's scores (critic p(good) by default)."""
+    ppo_epochs: int = Field(1, ge=1)
+    ppo_lr: float = Field(2e-4, gt=0)
+    ppo_clip: float = Field(0.2, gt=0)
+    ppo_kl: float = Field(0.05, ge=0)
+    """Weight of the KL penalty to the frozen base model."""
+    ppo_entropy: float = Field(0.001, ge=0)
     continue_policy: bool = True
     """Fine-tune each iteration from the last accepted policy (False: restart from the base)."""
     sft_epochs: int = Field(2, ge=1)

@@ -30,6 +30,7 @@ from seal.evaluate import evaluate
 from seal.generation.base import SamplingParams
 from seal.generation.hf import HFSampler
 from seal.improve.finetune import sft
+from seal.improve.grpo import GRPOSettings, grpo_update
 from seal.improve.guards import diversity, hacking_signal, score_entropy
 from seal.improve.select import Candidate, select_top_k
 from seal.metrics import majority
@@ -209,23 +210,44 @@ class Loop:
         ]
         _parquet(d / "selected.parquet", selected)
 
-        # fine-tune the policy on the selection
+        # update the policy: fine-tune on the selection, or policy gradient on everything
         if not r.continue_policy:
             self._reset_policy()
-        pairs = [
-            (self.train_task.prompt(question[x["prompt_id"]]), " " + x["text"].lstrip())
-            for x in selected
-        ]
-        sft_losses = sft(
-            self.model,
-            self.tokenizer,
-            pairs,
-            epochs=r.sft_epochs,
-            lr=r.sft_lr,
-            weight_decay=r.sft_weight_decay,
-            seed=seed,
-            quiet=self.quiet,
-        )
+        sft_losses: list[float] = []
+        ppo_stats: dict[str, float] = {}
+        if r.update == "sft":
+            pairs = [
+                (self.train_task.prompt(question[x["prompt_id"]]), " " + x["text"].lstrip())
+                for x in selected
+            ]
+            sft_losses = sft(
+                self.model,
+                self.tokenizer,
+                pairs,
+                epochs=r.sft_epochs,
+                lr=r.sft_lr,
+                weight_decay=r.sft_weight_decay,
+                seed=seed,
+                quiet=self.quiet,
+            )
+        else:
+            ids = list(by_prompt)
+            ppo_stats = grpo_update(
+                self.model,
+                self.tokenizer,
+                [self.train_task.prompt(question[pid]) for pid in ids],
+                [[x["text"] for x in by_prompt[pid]] for pid in ids],
+                [[sel_score(x) for x in by_prompt[pid]] for pid in ids],
+                GRPOSettings(
+                    epochs=r.ppo_epochs,
+                    lr=r.ppo_lr,
+                    clip=r.ppo_clip,
+                    kl=r.ppo_kl,
+                    entropy=r.ppo_entropy,
+                    seed=seed,
+                ),
+                quiet=self.quiet,
+            )
 
         # update the critic with confident self-labels of the new candidates
         trajs = [
@@ -275,6 +297,7 @@ class Loop:
             "selected_prompts": len(chosen),
             "selected_precision": sum(x["truth"] for x in selected) / max(1, len(selected)),
             "sft_losses": sft_losses,
+            "ppo": ppo_stats,
             "critic_update": critic_report,
             "mean_score": sum(x["score"] for x in rows) / max(1, len(rows)),
             "audit_accuracy": audit_acc,
