@@ -130,6 +130,16 @@ def eval_cmd(
     max_new_tokens: Annotated[int | None, typer.Option()] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
     timeout: Annotated[float | None, typer.Option(help="Sandbox seconds per program.")] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(help="Answer with a search: greedy, majority, best-of-n, tot, tot-dfs."),
+    ] = None,
+    critic: Annotated[
+        Path | None, typer.Option(help="Critic directory (seal critic train) for the search.")
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="Policy adapter to evaluate, e.g. runs/R/final/policy.")
+    ] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
     config: ConfigOpt = None,
@@ -139,7 +149,7 @@ def eval_cmd(
     from seal.eval_job import file_stem, run_task, summary_markdown, write_task
     from seal.evaluate import results_table
     from seal.generation.hf import HFSampler
-    from seal.models import load_model
+    from seal.models import LoadedModel
     from seal.store import RunDir, atomic_write_json, atomic_write_text
 
     cfg = _config(
@@ -155,6 +165,7 @@ def eval_cmd(
             "eval.shots": shots,
             "eval.levels": _levels(levels),
             "eval.timeout": timeout,
+            "search.method": search,
             "sampling.temperature": temperature,
             "sampling.top_p": top_p,
             "sampling.top_k": top_k,
@@ -177,12 +188,21 @@ def eval_cmd(
 
     for n in names:  # unknown names and subtasks fail before the model loads
         build_task(n, cfg, data, fewshot_data)
-    loaded = load_model(cfg.model)
+    from seal.critic.service import load_with_adapters
+    from seal.eval_job import run_search
+
+    if search in ("best-of-n", "tot", "tot-dfs") and critic is None:
+        raise SealError(f"--search {search} needs --critic DIR (from seal critic train)")
+    model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
+    loaded = LoadedModel(model_obj, tokenizer, cfg.model.name, next(model_obj.parameters()).device)
     run = RunDir.create(cfg.runs_dir, name, "eval-" + file_stem(names[0]), dump_config(cfg))
     sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
     done = []
     for n in names:
-        res = run_task(n, cfg, loaded, sampler, data, fewshot_data)
+        if search is not None:
+            res = run_search(n, cfg, sampler, critic_obj, data)
+        else:
+            res = run_task(n, cfg, loaded, sampler, data, fewshot_data)
         res.result["run_dir"] = str(run.path)
         write_task(res, run.path if len(names) == 1 else run.path / file_stem(n))
         if single_file:
@@ -198,6 +218,13 @@ def eval_cmd(
         done.append(res)
         r = res.result
         out.print(results_table(r, f"{n} / {cfg.model.name} / {r['split']} / {r['shots']}-shot"))
+        if "budget" in r:
+            b = r["budget"]
+            out.print(
+                f"{r['search']}: {b['tokens_per_problem']:.0f} tokens, "
+                f"{b['critic_calls_per_problem']:.1f} critic calls, "
+                f"{b['seconds_per_problem']:.2f}s per problem; no solution: {b['no_solution']}"
+            )
         if "generated_tokens" in r:
             out.print(
                 f"{r['generated_tokens']:,} tokens in {r['seconds']:.1f}s "
@@ -211,6 +238,74 @@ def eval_cmd(
         out.print(table)
     where = "eval.json" if len(names) == 1 else "summary.md"
     out.print(f"-> {run.path}/{where}")
+
+
+@app.command("solve")
+def solve_cmd(
+    problem: Annotated[str, typer.Argument(help="The problem text.")],
+    search: Annotated[
+        str, typer.Option(help="greedy, majority, best-of-n, tot or tot-dfs.")
+    ] = "tot",
+    critic: Annotated[
+        Path | None, typer.Option(help="Critic directory (seal critic train).")
+    ] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy adapter directory.")] = None,
+    task: Annotated[str, typer.Option(help="Task whose prompt format to use.")] = "wordmath",
+    model: ModelOpt = None,
+    branch: Annotated[int | None, typer.Option(help="ToT: next steps per node.")] = None,
+    width: Annotated[int | None, typer.Option(help="ToT: beam width.")] = None,
+    depth: Annotated[int | None, typer.Option(help="ToT: most steps.")] = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Answer one problem with a search and show how it got there (the tree, for ToT)."""
+    from seal.critic.service import load_with_adapters
+    from seal.generation.hf import HFSampler
+    from seal.search import NO_SOLUTION, Searcher, SearchSettings, render_tree
+    from seal.tasks import get_task
+    from seal.tasks.base import Problem
+
+    cfg = _config(
+        config,
+        set_,
+        {
+            "model.name": model,
+            "model.device": device,
+            "search.method": search,
+            "search.branch": branch,
+            "search.width": width,
+            "search.depth": depth,
+            "sampling.seed": seed,
+        },
+    )
+    if not problem.strip():
+        raise SealError("the problem text is empty")
+    if cfg.search.method in ("best-of-n", "tot", "tot-dfs") and critic is None:
+        raise SealError(f"--search {cfg.search.method} needs --critic DIR (from seal critic train)")
+    task_obj = get_task(task)
+    model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
+    sampler = HFSampler(model_obj, tokenizer, batch_size=cfg.sampling.batch_size)
+    settings = SearchSettings(
+        **cfg.search.model_dump(),
+        temperature=cfg.sampling.temperature,
+        max_new_tokens=cfg.sampling.max_new_tokens,
+        seed=cfg.sampling.seed,
+    )
+    result = Searcher(task_obj, sampler, critic_obj, settings).run(
+        [Problem(id="input", question=problem.strip(), answer="")]
+    )[0]
+    if result.tree is not None:
+        out.print(render_tree(result.tree), markup=False, highlight=False)
+        out.print("")
+    if result.text:
+        out.print(result.text, markup=False, highlight=False)
+    out.print(f"answer: {result.answer if result.found else NO_SOLUTION}")
+    out.print(
+        f"budget: {result.tokens} tokens, {result.critic_calls} critic calls, "
+        f"{result.seconds:.2f}s, {result.candidates} finished candidates"
+    )
 
 
 @app.command("score")

@@ -59,6 +59,27 @@ class EvalConfig(_Section):
     """Seconds each generated program may run in the sandbox (humaneval)."""
 
 
+class SearchConfig(_Section):
+    """Answer-time search (``seal solve``, ``seal eval --search``): see ``seal.search``."""
+
+    method: Literal["greedy", "majority", "best-of-n", "tot", "tot-dfs"] = "tot"
+    n: int = Field(8, ge=1)
+    """Samples for majority and best-of-n."""
+    branch: int = Field(3, ge=1)
+    """Tree of Thoughts: next steps sampled per node."""
+    width: int = Field(2, ge=1)
+    """Tree of Thoughts: nodes kept per depth (beam width)."""
+    depth: int = Field(12, ge=1)
+    """Most steps (lines) in a solution."""
+    step_tokens: int = Field(48, ge=1)
+    threshold: float = Field(0.3, ge=0.0, le=1.0)
+    """tot-dfs: children valued below this are pruned."""
+    expansions: int = Field(24, ge=1)
+    """tot-dfs: most nodes expanded per problem."""
+    choose: Literal["value", "vote"] = "value"
+    """Final answer: the best finished node, or the value-weighted vote over answers."""
+
+
 class PretrainConfig(_Section):
     """How the embedded tiny model is trained from scratch (``seal pretrain-tiny``)."""
 
@@ -182,6 +203,7 @@ class SealConfig(_Section):
     eval: EvalConfig = EvalConfig()
     pretrain: PretrainConfig = PretrainConfig()
     critic: CriticConfig = CriticConfig()
+    search: SearchConfig = SearchConfig()
     run: RunConfig = RunConfig()
     runs_dir: Path = Path("runs")
     """Where run directories are created."""

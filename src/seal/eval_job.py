@@ -91,6 +91,75 @@ def run_task(
     return TaskResult(name, result, records)
 
 
+def run_search(
+    name: str,
+    cfg: SealConfig,
+    sampler: HFSampler,
+    critic: Any,
+    data: Path | None = None,
+) -> TaskResult:
+    """Evaluate with an answer-time search (``--search``): accuracy and the budget it took."""
+    from seal.search import Searcher, SearchSettings
+
+    ev = cfg.eval
+    task = build_task(name, cfg, None if name == "wordmath" else data, None)
+    split = ev.split or getattr(task, "default_split", "test")
+    problems = load_problems(task, data if name == "wordmath" else None, split, ev.limit)  # type: ignore[arg-type]
+    sc = cfg.search
+    settings = SearchSettings(
+        **sc.model_dump(),
+        temperature=cfg.sampling.temperature,
+        max_new_tokens=cfg.sampling.max_new_tokens,
+        seed=cfg.sampling.seed,
+    )
+    results = Searcher(task, sampler, critic, settings).run(problems)
+    records, by_level = [], {}
+    for p, r in zip(problems, results, strict=True):
+        ok = bool(r.found and task.verify(p, r.text))
+        records.append(
+            {
+                "id": p.id,
+                "level": p.level,
+                "answer": p.answer,
+                "predicted": r.answer,
+                "correct": ok,
+                "text": r.text,
+                "tokens": r.tokens,
+                "critic_calls": r.critic_calls,
+            }
+        )
+    n = len(records)
+
+    def stats(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "n": len(rs),
+            "accuracy": sum(r["correct"] for r in rs) / len(rs),
+            "tokens_per_problem": sum(r["tokens"] for r in rs) / len(rs),
+        }
+
+    for lv in sorted({r["level"] for r in records if r["level"] is not None}):
+        by_level[str(lv)] = stats([r for r in records if r["level"] == lv])
+    summary = {
+        "task": name,
+        "model": cfg.model.name,
+        "split": split,
+        "shots": 0,
+        "search": sc.method,
+        "n": n,
+        "samples": 1,
+        "metrics": {"accuracy": stats(records)["accuracy"]},
+        "by_level": by_level,
+        "budget": {
+            "tokens_per_problem": sum(r.tokens for r in results) / n,
+            "critic_calls_per_problem": sum(r.critic_calls for r in results) / n,
+            "seconds_per_problem": sum(r.seconds for r in results) / n,
+            "no_solution": sum(not r.found for r in results),
+        },
+        "settings": sc.model_dump(),
+    }
+    return TaskResult(name, summary, records)
+
+
 def write_task(result: TaskResult, directory: Path, samples: bool = True) -> None:
     """``<directory>/eval.json`` and ``samples.jsonl``."""
     if samples:

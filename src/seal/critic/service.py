@@ -134,3 +134,26 @@ def score_file(
         out.append(json.dumps(scored) + "\n")
     atomic_write_text(output, "".join(out))
     return len(rows)
+
+
+def load_with_adapters(
+    cfg: SealConfig, critic_dir: Path | None = None, policy_dir: Path | None = None
+) -> tuple[Any, Any, Critic | None]:
+    """The configured base model with a saved policy and/or critic adapter on it:
+    ``(model, tokenizer, critic or None)``. Without either directory, the plain model."""
+    if critic_dir is None and policy_dir is None:
+        loaded = load_model(cfg.model)
+        return loaded.model, loaded.tokenizer, None
+    critic = None
+    if critic_dir is not None:
+        critic = load_critic(critic_dir, cfg.model.name, cfg.model.device)
+        model, tokenizer = critic.model, critic.tokenizer
+    else:
+        loaded = load_model(cfg.model)
+        c = cfg.critic
+        model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
+        tokenizer = loaded.tokenizer
+    if policy_dir is not None:
+        load_adapter(model, "policy", policy_dir)
+        model.set_adapter("policy")
+    return model, tokenizer, critic

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -378,6 +379,8 @@ class Loop:
             "base_validation": base,
             "final": final,
             "iterations": history,
+            # max resident memory of this process (Linux reports KiB)
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
         atomic_write_json(
             self.run.path / "summary.json", json.loads(json.dumps(summary, default=str))

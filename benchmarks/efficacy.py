@@ -1,0 +1,133 @@
+"""Does the loop improve the embedded model? `seal run` per selection rule, side by side.
+
+Runs the embedded default (tiny model, wordmath, tiny-cpu preset) once per variant, each as
+its own `seal run` process: `--select critic` (the default), `oracle` (ground truth: STaR /
+RFT), `majority` (self-consistency), `none`, and `critic+ppo` (`--update ppo`). Tabulates
+test accuracy by level before → after, the relative gain on the two hardest levels, the
+share of the oracle's gain each variant reaches, wall time and peak memory (the child's
+max RSS from wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python benchmarks/efficacy.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import markdown_table, report
+
+VARIANTS = {
+    "critic": ["--select", "critic"],
+    "oracle": ["--select", "oracle"],
+    "majority": ["--select", "majority"],
+    "none": ["--select", "none"],
+    "critic+ppo": ["--select", "critic", "--update", "ppo"],
+}
+
+
+def run_one(name: str, root: Path, extra: list[str]) -> dict:
+    cmd = [
+        sys.executable,
+        "-m",
+        "seal.cli",
+        "--quiet",
+        "run",
+        *VARIANTS[name],
+        "--name",
+        name.replace("+", "-"),
+        "--set",
+        f"runs_dir={root}",
+        *extra,
+    ]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{name}: seal run exited {proc.returncode}")
+    summary = json.loads((root / name.replace("+", "-") / "summary.json").read_text())
+    summary["wall_s"] = time.perf_counter() - start
+    summary["peak_gb"] = usage.ru_maxrss / 1024 / 1024  # KiB on Linux
+    return summary
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--set", action="append", default=[], help="extra seal --set overrides")
+    ap.add_argument("--no-append", action="store_true")
+    args = ap.parse_args()
+
+    root = Path(tempfile.mkdtemp(prefix="seal-efficacy-"))
+    extra = [x for s in args.set for x in ("--set", s)]
+    results = {}
+    for name in args.variants.split(","):
+        results[name] = run_one(name, root, extra)
+        f = results[name]["final"]["metrics"]["accuracy"]
+        print(f"{name}: final test accuracy {f:.3f}, {results[name]['wall_s']:.0f}s", flush=True)
+
+    first = next(iter(results.values()))
+    levels = list(first["final"]["by_level"])
+    hard = levels[-2:]
+
+    def hard_acc(s: dict) -> float:
+        return sum(s["by_level"][lv]["accuracy"] for lv in hard) / len(hard)
+
+    base_hard = hard_acc(first["base"])
+    oracle = results.get("oracle")
+    oracle_gain = hard_acc(oracle["final"]) - base_hard if oracle else None
+    rows = []
+    for name, s in results.items():
+        gain = hard_acc(s["final"]) - base_hard
+        drops = [
+            100 * (s["base"]["by_level"][lv]["accuracy"] - s["final"]["by_level"][lv]["accuracy"])
+            for lv in levels
+        ]
+        rows.append(
+            [
+                name,
+                *(
+                    f"{100 * s['base']['by_level'][lv]['accuracy']:.0f} → "
+                    f"{100 * s['final']['by_level'][lv]['accuracy']:.0f}"
+                    for lv in levels
+                ),
+                f"{100 * gain / base_hard:+.0f}%" if base_hard else "n/a",
+                f"{gain / oracle_gain:.2f}" if oracle_gain else "-",
+                f"{max(drops):.1f}",
+                f"{s['wall_s'] / 60:.1f}",
+                f"{s['peak_gb']:.2f}",
+            ]
+        )
+    table = markdown_table(
+        [
+            "variant",
+            *(f"L{lv} test %" for lv in levels),
+            f"rel. gain L{'+'.join(hard)}",
+            "share of oracle gain",
+            "worst level drop (pts)",
+            "wall min",
+            "peak GB",
+        ],
+        rows,
+    )
+    report(
+        "Self-improvement efficacy (seal run, tiny-cpu preset)",
+        table,
+        "Each row is one `seal run` process; cells are base → final test accuracy "
+        f"({first['final']['n']} test problems). Targets: relative gain on the two hardest "
+        "levels >= 50%, no level down > 2 points, critic >= 80% of the oracle's gain and above "
+        "majority and none, <= 10 min, <= 3 GB.",
+        append=not args.no_append,
+    )
+
+
+if __name__ == "__main__":
+    main()
