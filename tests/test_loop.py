@@ -48,11 +48,25 @@ def toy_config(tmp_path: Path) -> SealConfig:
     )
 
 
-def test_loop_runs_and_resumes_identically(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> tuple[SealConfig, Path, dict]:
+    """One uninterrupted toy run, shared by the tests that compare a resumed run with it."""
+    tmp_path = tmp_path_factory.mktemp("full")
     cfg = toy_config(tmp_path)
     run = RunDir.create(tmp_path, "full", "run", dump_config(cfg))
-    summary = Loop(cfg, run, quiet=True).execute()
-    d = run.path
+    return cfg, run.path, Loop(cfg, run, quiet=True).execute()
+
+
+def _same_results(a: dict, b: dict) -> None:
+    assert a["final"]["metrics"] == b["final"]["metrics"]
+    assert a["base"]["metrics"] == b["base"]["metrics"]
+    for x, y in zip(a["iterations"], b["iterations"], strict=True):
+        assert x["validation"]["by_level"] == y["validation"]["by_level"]
+        assert x["selected"] == y["selected"] and x["candidates"] == y["candidates"]
+
+
+def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> None:
+    cfg, d, summary = uninterrupted
     for f in [
         "config.yaml",
         "manifest.json",
@@ -110,3 +124,78 @@ def test_resume_with_other_config_is_refused(tmp_path: Path, capsys, monkeypatch
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "different config" in err and "run.samples" in err and "\n" not in err
+
+
+def test_kill_9_then_resume_equals_uninterrupted(uninterrupted, tmp_path: Path) -> None:
+    """A real `seal run` process killed with SIGKILL mid-run, then `seal run --resume`."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    cfg, _, summary = uninterrupted
+    cfg = cfg.model_copy(update={"runs_dir": tmp_path})
+    config = tmp_path / "config.yaml"
+    config.write_text(dump_config(cfg))
+    cmd = [sys.executable, "-m", "seal.cli", "--quiet", "run", "--config", str(config)]
+    proc = subprocess.Popen([*cmd, "--name", "killed"], stderr=subprocess.DEVNULL)
+    manifest = tmp_path / "killed" / "manifest.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if manifest.exists() and "iter-1" in json.loads(manifest.read_text())["stages"]:
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)  # into iteration 2
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    stages = json.loads(manifest.read_text())["stages"]
+    assert "final" not in stages
+    done = subprocess.run(
+        [sys.executable, "-m", "seal.cli", "--quiet", "run", "--resume", str(tmp_path / "killed")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    resumed = json.loads((tmp_path / "killed" / "summary.json").read_text())
+    _same_results(resumed, json.loads(json.dumps(summary, default=str)))
+
+
+def test_full_disk_is_one_line_and_run_stays_resumable(
+    uninterrupted, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import errno
+
+    import seal.store
+
+    cfg, _, summary = uninterrupted
+    cfg = cfg.model_copy(update={"runs_dir": tmp_path})
+    config = tmp_path / "config.yaml"
+    config.write_text(dump_config(cfg))
+    real_fsync, calls = seal.store.os.fsync, {"n": 0}
+
+    def flaky_fsync(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] > 8:  # the disk fills up a few files into the run
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(seal.store.os, "fsync", flaky_fsync)
+    monkeypatch.setattr(
+        sys, "argv", ["seal", "--quiet", "run", "--config", str(config), "--name", "full"]
+    )
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "No space left on device" in err and "\n" not in err
+    run = tmp_path / "full"
+    for f in run.rglob("*.json"):
+        json.loads(f.read_text())  # nothing written is torn
+    assert not list(run.rglob("*.tmp"))
+    monkeypatch.setattr(seal.store.os, "fsync", real_fsync)
+    monkeypatch.setattr(sys, "argv", ["seal", "--quiet", "run", "--resume", str(run)])
+    main()
+    resumed = json.loads((run / "summary.json").read_text())
+    _same_results(resumed, json.loads(json.dumps(summary, default=str)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import sys
@@ -513,6 +514,17 @@ def main() -> None:
     except (KeyboardInterrupt, click.exceptions.Abort):
         err_console.print("interrupted; files already written are intact")
         sys.exit(130)
+    except OSError as err:  # a full disk in a library's own writer (e.g. save_pretrained)
+        where = f" ({err.filename})" if err.filename else ""
+        hint = ""
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            hint = "; free some space, then continue a run with `seal run --resume DIR`"
+        err_console.print(
+            f"[bold red]error:[/] {err.strerror or err}{where}{hint}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
 
