@@ -99,7 +99,9 @@ def main() -> None:
         print(rows[-1], flush=True)
         if sl.get("by_threshold"):
             curves[name] = sl["by_threshold"]
+            curves[name + ", with self-consistency"] = sl["by_threshold_consistent"]
             print(json.dumps(sl["by_threshold"]), flush=True)
+            print(json.dumps(sl["by_threshold_consistent"]), flush=True)
     good = sum(x.truth for x in trajs)
     table = markdown_table(
         [
@@ -123,14 +125,14 @@ def main() -> None:
         "retraining on bootstrap + kept self-labels."
     )
     for name, curve in curves.items():
-        if name.startswith("labels=200") or len(curves) == 1:
-            cells = ", ".join(
-                f"<{c['threshold']}: {c['kept_fraction']:.0%} kept"
-                + (f" ({c['accuracy']:.0%} right)" if c["accuracy"] is not None else "")
-                for c in curve
-            )
-            notes += f"\n\nSelf-labels by entropy threshold, {name}: {cells}."
-            break
+        if name not in ("labels=200", "labels=200, with self-consistency"):
+            continue  # the other settings' curves stay in the printed log
+        cells = ", ".join(
+            f"<{c['threshold']}: {c['kept_fraction']:.0%} kept"
+            + (f" ({c['accuracy']:.0%} right)" if c["accuracy"] is not None else "")
+            for c in curve
+        )
+        notes += f"\n\nSelf-labels by entropy threshold, {name}: {cells}."
     report(
         "Critic quality by label budget, ablations, scoring speed (tiny, wordmath)",
         table,

@@ -128,6 +128,9 @@ class CriticConfig(_Section):
     consistency: float = Field(0.5, ge=0.0)
     """Weight of the inconsistency penalty (symmetric KL between two judgings); 0 = off."""
     epochs: int = Field(4, ge=1)
+    self_label_epochs: int = Field(2, ge=1)
+    """Epochs of the retraining on bootstrap + kept self-labels (it starts from the
+    bootstrap critic, so it needs fewer)."""
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.01, ge=0)
     batch_size: int = Field(16, ge=1)

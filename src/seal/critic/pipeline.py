@@ -74,7 +74,7 @@ def self_label(
 ) -> tuple[list[Trajectory], dict[str, Any]]:
     """Confident critic labels for unlabelled trajectories, with their audit against truth."""
     verdicts = critic.score([t.question for t in trajs], [t.solution for t in trajs], quiet=quiet)
-    agree = agreement(trajs) if use_consistency else {}
+    agree = agreement(trajs)
     kept = []
     for i, (t, v) in enumerate(zip(trajs, verdicts, strict=True)):
         if v.entropy >= threshold:
@@ -85,25 +85,37 @@ def self_label(
     by_key = {(t.problem_id, t.solution): t.truth for t in trajs}
     known = [(k.truth, by_key[(k.problem_id, k.solution)]) for k in kept]
     known = [(a, b) for a, b in known if b is not None]
+    truth = [t.truth for t in trajs]
+    consistent = [bool(v.label) == agree[i] for i, v in enumerate(verdicts)]
     stats = {
         "pool": len(trajs),
         "kept": len(kept),
         "kept_fraction": len(kept) / max(1, len(trajs)),
         "accuracy": sum(a == b for a, b in known) / len(known) if known else None,
         "kept_good": sum(k.truth == 1 for k in kept),
-        "by_threshold": threshold_curve(verdicts, [t.truth for t in trajs]),
+        "by_threshold": threshold_curve(verdicts, truth),
+        "by_threshold_consistent": threshold_curve(verdicts, truth, mask=consistent),
     }
     return kept, stats
 
 
 def threshold_curve(
-    verdicts: list[Verdict], truth: list[int | None], thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+    verdicts: list[Verdict],
+    truth: list[int | None],
+    thresholds=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6),
+    mask: list[bool] | None = None,
 ) -> list[dict[str, float | None]]:
-    """Kept fraction and (where truth is known) label accuracy at each entropy threshold:
-    the trade-off to read before choosing ``entropy_threshold``."""
+    """Kept fraction and (where truth is known) label accuracy at each entropy threshold,
+    optionally only where ``mask`` holds (self-consistency): the trade-off to read before
+    choosing ``entropy_threshold``."""
+    mask = mask or [True] * len(verdicts)
     out = []
     for th in thresholds:
-        kept = [(v.label, y) for v, y in zip(verdicts, truth, strict=True) if v.entropy < th]
+        kept = [
+            (v.label, y)
+            for v, y, m in zip(verdicts, truth, mask, strict=True)
+            if m and v.entropy < th
+        ]
         known = [(a, y) for a, y in kept if y is not None]
         out.append(
             {
@@ -173,7 +185,9 @@ def run_critic_training(
             examples = outcome_examples(
                 labelled + kept, rng, good_word, plan.injections, plan.steps
             )
-            report["final_losses"] = train_critic(critic, examples, plan, quiet=quiet)
+            report["final_losses"] = train_critic(
+                critic, examples, plan, quiet=quiet, epochs=plan.self_label_epochs
+            )
     if heldout:
         report["heldout"] = heldout_metrics(critic, heldout, plan.seed)
     return report

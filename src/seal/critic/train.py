@@ -29,15 +29,39 @@ def _prompts(critic: Critic, batch: list[JudgeExample], template: int) -> list[s
     ]
 
 
+def length_batches(
+    examples: list[JudgeExample], size: int, rng: random.Random
+) -> list[list[JudgeExample]]:
+    """Shuffled batches of similar-length examples: shuffle, sort within windows of 16
+    batches, cut, shuffle the batches. Padding shrinks without a fixed batch order."""
+    order = examples[:]
+    rng.shuffle(order)
+    window = size * 16
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(
+            order[start : start + window], key=lambda e: len(e.question) + len(e.solution)
+        )
+        batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    rng.shuffle(batches)
+    return batches
+
+
 def sym_kl(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
     la, lb = F.log_softmax(logits_a, -1), F.log_softmax(logits_b, -1)
     return 0.5 * ((la.exp() * (la - lb)).sum(-1) + (lb.exp() * (lb - la)).sum(-1)).mean()
 
 
 def train_critic(
-    critic: Critic, examples: list[JudgeExample], settings: CriticConfig, quiet: bool = False
+    critic: Critic,
+    examples: list[JudgeExample],
+    settings: CriticConfig,
+    quiet: bool = False,
+    epochs: int | None = None,
 ) -> list[float]:
-    """Train the critic adapter in place; returns the mean loss of each epoch."""
+    """Train the critic adapter in place (``epochs`` overrides the configured number);
+    returns the mean loss of each epoch."""
+    n_epochs = settings.epochs if epochs is None else epochs
     if not examples:
         return []
     model = critic.model
@@ -53,15 +77,12 @@ def train_critic(
         model.train()
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
-        steps = settings.epochs * ((len(examples) + settings.batch_size - 1) // settings.batch_size)
+        steps = n_epochs * ((len(examples) + settings.batch_size - 1) // settings.batch_size)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / max(1, steps))
         with progress_bar("critic training", total=steps, unit="steps", quiet=quiet) as bar:
-            for _ in range(settings.epochs):
-                order = examples[:]
-                rng.shuffle(order)
+            for _ in range(n_epochs):
                 total = 0.0
-                for i in range(0, len(order), settings.batch_size):
-                    batch = order[i : i + settings.batch_size]
+                for batch in length_batches(examples, settings.batch_size, rng):
                     target = torch.tensor([1 - e.label for e in batch], device=weight.device)
                     logits = critic.label_logits(_prompts(critic, batch, 0))
                     loss = F.cross_entropy(logits, target, weight=weight)
@@ -76,7 +97,7 @@ def train_critic(
                     opt.zero_grad(set_to_none=True)
                     total += loss.item() * len(batch)
                     bar.advance(1, note=f"loss {loss.item():.3f}")
-                epoch_losses.append(total / len(order))
+                epoch_losses.append(total / len(examples))
         model.eval()
     return epoch_losses
 
