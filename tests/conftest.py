@@ -8,8 +8,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from seal.config import ModelConfig
-from seal.models import LoadedModel, load_model
+from pathlib import Path  # noqa: E402
+
+from seal.config import ModelConfig, SealConfig, dump_config  # noqa: E402
+from seal.improve.loop import Loop  # noqa: E402
+from seal.models import LoadedModel, load_model  # noqa: E402
+from seal.store import RunDir  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +40,47 @@ def seal_cli(capsys, monkeypatch):
         return code, cap.out, cap.err
 
     return call
+
+
+def toy_config(tmp_path: Path) -> SealConfig:
+    return SealConfig.model_validate(
+        {
+            "model": {"name": "tiny", "device": "cpu"},
+            "sampling": {"max_new_tokens": 200, "batch_size": 32},
+            "eval": {"levels": [1, 4]},
+            "critic": {
+                "labels": 8,
+                "problems_per_level": 4,
+                "samples_per_problem": 4,
+                "epochs": 1,
+                "steps": False,
+            },
+            "run": {
+                "iterations": 2,
+                "train_levels": [1, 4],
+                "prompts_per_level": 2,
+                "samples": 3,
+                "top_k": 1,
+                "validation_per_level": 3,
+                "test_per_level": 3,
+                "audit_size": 4,
+                "patience": 5,
+            },
+            "runs_dir": str(tmp_path),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(tmp_path_factory) -> tuple[SealConfig, Path, dict]:
+    """One uninterrupted toy run, shared by the tests that compare a resumed run with it."""
+    tmp_path = tmp_path_factory.mktemp("full")
+    cfg = toy_config(tmp_path)
+    run = RunDir.create(tmp_path, "full", "run", dump_config(cfg))
+    return cfg, run.path, Loop(cfg, run, quiet=True).execute()
+
+
+@pytest.fixture(scope="session")
+def make_toy_config():
+    """``toy_config`` for tests that build their own toy run."""
+    return toy_config

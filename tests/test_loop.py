@@ -11,50 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from seal.cli import main
-from seal.config import SealConfig, dump_config
+from seal.config import dump_config
 from seal.errors import SealError
 from seal.improve.loop import Loop, check_settings
 from seal.store import RunDir, atomic_write_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
-
-
-def toy_config(tmp_path: Path) -> SealConfig:
-    return SealConfig.model_validate(
-        {
-            "model": {"name": "tiny", "device": "cpu"},
-            "sampling": {"max_new_tokens": 200, "batch_size": 32},
-            "eval": {"levels": [1, 4]},
-            "critic": {
-                "labels": 8,
-                "problems_per_level": 4,
-                "samples_per_problem": 4,
-                "epochs": 1,
-                "steps": False,
-            },
-            "run": {
-                "iterations": 2,
-                "train_levels": [1, 4],
-                "prompts_per_level": 2,
-                "samples": 3,
-                "top_k": 1,
-                "validation_per_level": 3,
-                "test_per_level": 3,
-                "audit_size": 4,
-                "patience": 5,
-            },
-            "runs_dir": str(tmp_path),
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory) -> tuple[SealConfig, Path, dict]:
-    """One uninterrupted toy run, shared by the tests that compare a resumed run with it."""
-    tmp_path = tmp_path_factory.mktemp("full")
-    cfg = toy_config(tmp_path)
-    run = RunDir.create(tmp_path, "full", "run", dump_config(cfg))
-    return cfg, run.path, Loop(cfg, run, quiet=True).execute()
 
 
 def _same_results(a: dict, b: dict) -> None:
@@ -105,16 +67,18 @@ def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> Non
         assert again["base"][key] == summary["base"][key]
 
 
-def test_impossible_settings(tmp_path: Path) -> None:
-    cfg = toy_config(tmp_path)
+def test_impossible_settings(tmp_path: Path, make_toy_config) -> None:
+    cfg = make_toy_config(tmp_path)
     with pytest.raises(SealError, match="top_k .3. cannot exceed run.samples .2."):
         check_settings(
             cfg.model_copy(update={"run": cfg.run.model_copy(update={"samples": 2, "top_k": 3})})
         )
 
 
-def test_resume_with_other_config_is_refused(tmp_path: Path, capsys, monkeypatch) -> None:
-    cfg = toy_config(tmp_path)
+def test_resume_with_other_config_is_refused(
+    tmp_path: Path, capsys, monkeypatch, make_toy_config
+) -> None:
+    cfg = make_toy_config(tmp_path)
     run = RunDir.create(tmp_path, "r", "run", dump_config(cfg))
     monkeypatch.setattr(
         sys, "argv", ["seal", "--quiet", "run", "--resume", str(run.path), "--samples", "5"]

@@ -347,6 +347,9 @@ def run_cmd(
     update: Annotated[
         str | None, typer.Option(help="sft (top-k fine-tuning) or ppo (GRPO-style).")
     ] = None,
+    report_to: Annotated[
+        str | None, typer.Option(help="Trackers, comma-separated: tensorboard, wandb, mlflow.")
+    ] = None,
     labels: Annotated[int | None, typer.Option(help="Critic bootstrap labels.")] = None,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
@@ -368,6 +371,9 @@ def run_cmd(
         "run.top_k": top_k,
         "run.select": select,
         "run.update": update,
+        "run.report_to": None
+        if report_to is None
+        else [x.strip() for x in report_to.split(",") if x.strip() and x.strip() != "none"],
         "critic.labels": labels,
         "run.seed": seed,
     }
@@ -400,6 +406,44 @@ def _first_difference(a: Any, b: Any, prefix: str = "") -> str:
             if a[k] != b.get(k):
                 return _first_difference(a[k], b.get(k), f"{prefix}{k}.")
     return f"{prefix.rstrip('.')}: run has {a!r}, given {b!r}"
+
+
+@app.command("report")
+def report_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write (default: RUN/report).")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of a run (plots inlined) and the plots as PNG."""
+    from seal.report import write_report
+
+    page = write_report(run, out_dir)
+    out.print(f"-> {page}")
+
+
+@app.command("runs")
+def runs_cmd(
+    root: Annotated[Path, typer.Argument(help="Directory of runs.")] = Path("runs"),
+) -> None:
+    """List runs: name, status (done / running / resumable / failed), iterations, headline."""
+    from rich.table import Table
+
+    from seal.report import run_status
+
+    if not root.is_dir():
+        raise SealError(f"{root} is not a directory of runs")
+    runs = sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())
+    if not runs:
+        out.print(f"no runs in {root}")
+        return
+    table = Table(title=str(root))
+    for col in ("name", "kind", "status", "iterations", "headline"):
+        table.add_column(col)
+    for p in runs:
+        st = run_status(p)
+        table.add_row(st["name"], st["kind"], st["status"], str(st["iterations"]), st["headline"])
+    out.print(table)
 
 
 @app.command("pretrain-tiny")

@@ -178,6 +178,8 @@ class RunConfig(_Section):
     """Accept a new policy unless validation accuracy drops by more than this."""
     patience: int = Field(2, ge=1)
     """Stop after this many iterations without a validation gain."""
+    report_to: list[str] = []
+    """Experiment trackers for per-iteration metrics: tensorboard, wandb, mlflow."""
     audit_size: int = Field(64, ge=0)
     """Verifier-labelled candidates per iteration used only to audit the critic (reward hacking)."""
     seed: int = 0

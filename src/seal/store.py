@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -91,6 +92,12 @@ class RunDir:
     def mark_done(self, stage: str, **info: Any) -> None:
         manifest = self.manifest
         manifest["stages"][stage] = {"done": time.time(), **info}
+        atomic_write_json(self.path / "manifest.json", manifest)
+
+    def set_owner(self) -> None:
+        """Record which process works on this run (``seal runs`` tells running from dead)."""
+        manifest = self.manifest
+        manifest["owner"] = {"pid": os.getpid(), "host": socket.gethostname()}
         atomic_write_json(self.path / "manifest.json", manifest)
 
     def is_done(self, stage: str) -> bool:

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import torch
 from rich.table import Table
 
+from seal import tracking
 from seal.adapters import load_adapter, lora_config, save_adapter, with_adapters
 from seal.config import SealConfig
 from seal.critic.data import Trajectory, outcome_examples
@@ -40,6 +41,7 @@ from seal.progress import console
 from seal.store import RunDir, atomic_write_bytes, atomic_write_json, read_json
 from seal.tasks import get_task
 from seal.tasks.base import Problem
+from seal.tracking import Tracker
 
 
 def _parquet(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -55,6 +57,9 @@ def check_settings(cfg: SealConfig) -> None:
         raise SealError(f"run.top_k ({r.top_k}) cannot exceed run.samples ({r.samples})")
     if r.select == "oracle" and r.task != "wordmath" and r.task not in ("gsm8k",):
         raise SealError(f"--select oracle needs a task with a verifier; {r.task} has none")
+    if r.prompts_per_level < 1:
+        raise SealError("run.prompts_per_level must be at least 1 (zero prompts)")
+    tracking.check(r.report_to)
 
 
 class Loop:
@@ -210,6 +215,7 @@ class Loop:
             for cand in cs
         ]
         _parquet(d / "selected.parquet", selected)
+        self._examples(d, problems, by_prompt, selected)
 
         # update the policy: fine-tune on the selection, or policy gradient on everything
         if not r.continue_policy:
@@ -315,11 +321,51 @@ class Loop:
         }
         return metrics
 
+    def _examples(self, d: Path, problems, by_prompt, selected, prompts: int = 3) -> None:
+        """For the report: a few prompts' best selected and rejected candidates, with the
+        critic's step scores (a few dozen extra critic calls)."""
+        chosen = {(x["prompt_id"], x["text"]) for x in selected}
+        out = []
+        for p in problems[:: max(1, len(problems) // prompts)][:prompts]:
+            xs = sorted(by_prompt.get(p.id, []), key=lambda x: -x["score"])
+            sel = [x for x in xs if (p.id, x["text"]) in chosen][:2]
+            rej = [x for x in xs if (p.id, x["text"]) not in chosen]
+            picked = sel + rej[:1] + rej[-1:] if len(rej) > 1 else sel + rej
+            if not picked:
+                continue
+            steps = self.critic.score_steps([p.question] * len(picked), [x["text"] for x in picked])
+            out.append(
+                {
+                    "question": p.question,
+                    "candidates": [
+                        {
+                            "text": x["text"],
+                            "score": x["score"],
+                            "truth": x["truth"],
+                            "selected": (p.id, x["text"]) in chosen,
+                            "steps": st,
+                        }
+                        for x, st in zip(picked, steps, strict=True)
+                    ],
+                }
+            )
+        atomic_write_json(d / "examples.json", out)
+
     # ------------------------------------------------------------------ the run
     def execute(self) -> dict[str, Any]:
         r = self.cfg.run
+        self.run.set_owner()
+        tracker = Tracker(r.report_to, self.run.path, self.cfg.model_dump(mode="json"))
+        try:
+            return self._execute(tracker)
+        finally:
+            tracker.close()
+
+    def _execute(self, tracker: Tracker) -> dict[str, Any]:
+        r = self.cfg.run
         self.stage_critic()
         base = self.stage_eval("base", "validation", r.validation_per_level)
+        tracker.log({"validation": {"accuracy": base["metrics"]["accuracy"]}}, step=0)
         base_test = self.stage_eval("base-test", "test", r.test_per_level)
         best_val = base["metrics"]["accuracy"]
         history: list[dict[str, Any]] = []
@@ -348,6 +394,31 @@ class Loop:
                 )
             last_good = d
             history.append(m)
+            tracker.log(
+                {
+                    "validation": {
+                        "accuracy": m["validation"]["metrics"]["accuracy"],
+                        "by_level": {
+                            k: v["accuracy"] for k, v in m["validation"]["by_level"].items()
+                        },
+                    },
+                    "selection": {
+                        "candidates": m["candidates"],
+                        "selected": m["selected"],
+                        "precision": m["selected_precision"],
+                        "candidate_accuracy": m["candidate_accuracy"],
+                    },
+                    "critic": {
+                        "mean_score": m["mean_score"],
+                        "audit_accuracy": m["audit_accuracy"],
+                        "self_label_kept": m["critic_update"].get("kept_fraction"),
+                    },
+                    "guards": m["guards"],
+                    "train": {"sft_loss": (m["sft_losses"] or [None])[-1], **m.get("ppo", {})},
+                    "accepted": m["accepted"],
+                },
+                step=it,
+            )
             m["hacking"] = hacking_signal(
                 [
                     {"mean_score": h["mean_score"], "audit_accuracy": h["audit_accuracy"] or 0.0}
@@ -385,36 +456,56 @@ class Loop:
         atomic_write_json(
             self.run.path / "summary.json", json.loads(json.dumps(summary, default=str))
         )
+        try:
+            from seal.report import write_report
+
+            page = write_report(self.run.path)
+            if not self.quiet:
+                console.print(f"report: {page}")
+        except SealError as err:  # e.g. matplotlib missing: the run itself is complete
+            console.print(f"no report: {err}")
         return summary
 
 
-def seed_table(summary: dict[str, Any], base_val: dict[str, Any] | None = None) -> Table:
-    """The seed-style table: rows = levels, columns = base, each iteration (validation
-    accuracy), then base and final on the test split with the relative improvement."""
-    iters = summary["iterations"]
-    base, final = summary["base"], summary["final"]
-    table = Table(title="accuracy (%) by level")
-    table.add_column("level")
-    if base_val is not None:
-        table.add_column("base (val)", justify="right")
-    for m in iters:
-        table.add_column(f"iter {m['iteration']} (val)", justify="right")
-    table.add_column("base (test)", justify="right")
-    table.add_column("final (test)", justify="right")
-    table.add_column("relative", justify="right")
-    levels = list(final["by_level"]) + ["all"]
+def seed_rows(
+    summary: dict[str, Any], base_val: dict[str, Any] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """The seed-style table's header and rows: rows = levels (and all), columns = base,
+    each iteration (validation accuracy), then base and final on the test split with the
+    relative improvement. A missing final (a run that stopped) shows as ``-``."""
+    iters = summary.get("iterations", [])
+    base, final = summary.get("base"), summary.get("final")
+    head = ["level"] + (["base (val)"] if base_val is not None else [])
+    head += [f"iter {m['iteration']} (val)" for m in iters]
+    head += ["base (test)", "final (test)", "relative"]
+    ref = final or base or base_val or {"by_level": {}}
+    levels = list(ref.get("by_level", {})) + ["all"]
 
-    def acc(summary_: dict[str, Any], level: str) -> float:
+    def acc(summary_: dict[str, Any] | None, level: str) -> float | None:
+        if not summary_:
+            return None
         src = summary_["metrics"] if level == "all" else summary_["by_level"].get(level, {})
-        return src.get("accuracy", float("nan"))
+        return src.get("accuracy")
 
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.1f}"
+
+    rows = []
     for lv in levels:
-        row = [lv]
-        if base_val is not None:
-            row.append(f"{100 * acc(base_val, lv):.1f}")
-        row += [f"{100 * acc(m['validation'], lv):.1f}" for m in iters]
+        row = [lv] + ([pct(acc(base_val, lv))] if base_val is not None else [])
+        row += [pct(acc(m["validation"], lv)) for m in iters]
         b, f = acc(base, lv), acc(final, lv)
-        rel = f"{100 * (f - b) / b:+.0f}%" if b > 0 else "n/a"
-        row += [f"{100 * b:.1f}", f"{100 * f:.1f}", rel]
+        rel = f"{100 * (f - b) / b:+.0f}%" if b and f is not None else "n/a"
+        rows.append(row + [pct(b), pct(f), rel])
+    return head, rows
+
+
+def seed_table(summary: dict[str, Any], base_val: dict[str, Any] | None = None) -> Table:
+    """``seed_rows`` as a rich table for the terminal."""
+    head, rows = seed_rows(summary, base_val)
+    table = Table(title="accuracy (%) by level")
+    for i, h in enumerate(head):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for row in rows:
         table.add_row(*row)
     return table

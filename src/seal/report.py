@@ -1,0 +1,398 @@
+"""``seal report RUN``: one self-contained HTML page (plots inlined, no network) about a run.
+
+It reads only what the run directory holds, so a run that stopped half way still gets a
+report of what exists and a banner that says where it stopped. The same plots are written
+as PNG files next to the page. ``run_status`` is what ``seal runs`` lists.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from seal.errors import SealError
+from seal.metrics import auroc, reliability
+from seal.store import atomic_write_bytes, atomic_write_text, read_json
+
+STAGE_ORDER = ["critic", "base", "base-test", "iter-*", "final"]
+
+
+def _read(path: Path) -> Any | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    except Exception:  # noqa: BLE001 - a missing or torn file: nothing to show
+        return []
+
+
+def run_status(run: Path) -> dict[str, Any]:
+    """Name, status (done / running / resumable / failed / empty), iterations done, headline."""
+    manifest = _read(run / "manifest.json") or {}
+    stages = manifest.get("stages", {})
+    iters = sorted(s for s in stages if s.startswith("iter-"))
+    summary = _read(run / "summary.json")
+    eval_json = _read(run / "eval.json")
+    owner = manifest.get("owner", {})
+    alive = False
+    if owner.get("host") == socket.gethostname() and owner.get("pid"):
+        try:
+            os.kill(int(owner["pid"]), 0)
+            alive = True
+        except (ProcessLookupError, PermissionError, ValueError):
+            alive = False
+    if summary is not None:
+        status = "done"
+        head = f"test accuracy {100 * summary['base']['metrics']['accuracy']:.1f} -> " + (
+            f"{100 * summary['final']['metrics']['accuracy']:.1f}"
+        )
+    elif eval_json is not None or (manifest.get("kind", "").startswith("eval") and stages):
+        status, head = (
+            "done",
+            (f"accuracy {100 * eval_json['metrics']['accuracy']:.1f}" if eval_json else ""),
+        )
+    elif alive:
+        status, head = "running", f"stage {list(stages)[-1] if stages else 'start'}"
+    elif stages:
+        status, head = "resumable", f"stopped after {list(stages)[-1]}"
+    elif manifest:
+        status, head = "failed", "no stage finished"
+    else:
+        status, head = "empty", ""
+    return {
+        "name": run.name,
+        "kind": manifest.get("kind", "?"),
+        "status": status,
+        "iterations": len(iters),
+        "headline": head,
+    }
+
+
+# ---------------------------------------------------------------------------- plots
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _plots(data: dict[str, Any]) -> dict[str, bytes]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise SealError("seal report needs matplotlib (pip install 'seal-lm[report]')") from None
+    plots: dict[str, bytes] = {}
+    iters = data["iterations"]
+    base_val = data.get("base_validation")
+
+    # accuracy per iteration and level (validation)
+    if iters or base_val:
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        points = ([("base", base_val)] if base_val else []) + [
+            (str(m["iteration"]), m["validation"]) for m in iters
+        ]
+        levels = sorted({lv for _, s in points for lv in s.get("by_level", {})}, key=str)
+        for lv in levels:
+            ax.plot(
+                [x for x, _ in points],
+                [100 * s["by_level"].get(lv, {}).get("accuracy", float("nan")) for _, s in points],
+                marker="o",
+                label=f"level {lv}",
+            )
+        ax.plot(
+            [x for x, _ in points],
+            [100 * s["metrics"]["accuracy"] for _, s in points],
+            "k--",
+            marker="s",
+            label="all",
+        )
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("validation accuracy (%)")
+        ax.legend(fontsize=7, ncol=3)
+        ax.grid(alpha=0.3)
+        plots["accuracy"] = _png(fig)
+
+    samples = data["samples"]
+    if samples:
+        n = len(samples)
+        fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.2), squeeze=False)
+        for ax, (it, rows) in zip(axes[0], samples.items(), strict=True):
+            probs = [r["p_good"] for r in rows]
+            truth = [int(r["truth"]) for r in rows]
+            bins = reliability(probs, truth)
+            ax.plot([0, 1], [0, 1], color="grey", lw=1)
+            ax.bar(
+                [(b["lo"] + b["hi"]) / 2 for b in bins],
+                [b["frequency"] for b in bins],
+                width=0.09,
+                alpha=0.7,
+            )
+            ax.plot([b["confidence"] for b in bins], [b["frequency"] for b in bins], "o-")
+            a = auroc(probs, truth) if 0 < sum(truth) < len(truth) else float("nan")
+            ax.set_title(f"iteration {it}: AUROC {a:.2f}", fontsize=9)
+            ax.set_xlabel("critic p(good)")
+            ax.set_ylabel("fraction correct")
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1)
+        plots["calibration"] = _png(fig)
+
+        fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.0), squeeze=False)
+        for ax, (it, rows) in zip(axes[0], samples.items(), strict=True):
+            good = [r["score"] for r in rows if r["truth"]]
+            bad = [r["score"] for r in rows if not r["truth"]]
+            ax.hist([good, bad], bins=10, range=(0, 1), label=["correct", "wrong"], stacked=True)
+            ax.set_title(f"iteration {it}: rewards", fontsize=9)
+            ax.set_xlabel("critic score")
+            ax.legend(fontsize=7)
+        plots["rewards"] = _png(fig)
+
+    if iters:
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+        xs = [m["iteration"] for m in iters]
+        guards = [m.get("guards", {}) for m in iters]
+        for key in sorted({k for g in guards for k in g}):
+            axes[0].plot(xs, [g.get(key, float("nan")) for g in guards], marker="o", label=key)
+        axes[0].set_title("diversity and collapse guards", fontsize=9)
+        axes[0].set_xlabel("iteration")
+        axes[0].legend(fontsize=6)
+        axes[1].plot(
+            xs, [m.get("mean_score", float("nan")) for m in iters], "o-", label="mean critic score"
+        )
+        axes[1].plot(
+            xs,
+            [
+                m.get("audit_accuracy") if m.get("audit_accuracy") is not None else float("nan")
+                for m in iters
+            ],
+            "s-",
+            label="critic audit accuracy",
+        )
+        axes[1].set_title("reward hacking watch", fontsize=9)
+        axes[1].set_xlabel("iteration")
+        axes[1].legend(fontsize=7)
+        plots["guards"] = _png(fig)
+    return plots
+
+
+# ---------------------------------------------------------------------------- data
+def collect(run: Path) -> dict[str, Any]:
+    """Everything a report shows, from whatever files the run directory holds."""
+    run = Path(run)
+    if not (run / "manifest.json").is_file():
+        raise SealError(f"{run} is not a run directory (no manifest.json)")
+    manifest = read_json(run / "manifest.json")
+    iterations, samples, examples = [], {}, {}
+    for d in sorted(run.glob("iter-*")):
+        m = _read(d / "metrics.json")
+        if m is None:
+            continue
+        iterations.append(m)
+        rows = _rows(d / "samples.parquet")
+        if rows:
+            samples[m["iteration"]] = rows
+        ex = _read(d / "examples.json")
+        if ex:
+            examples[m["iteration"]] = ex
+    summary = _read(run / "summary.json") or {}
+    data = {
+        "run": run,
+        "manifest": manifest,
+        "config": (run / "config.yaml").read_text() if (run / "config.yaml").is_file() else "",
+        "critic": _read(run / "critic-0" / "metrics.json"),
+        "base_validation": _read(run / "base" / "eval.json"),
+        "base": _read(run / "base-test" / "eval.json"),
+        "final": _read(run / "final" / "eval.json"),
+        "iterations": iterations,
+        "samples": samples,
+        "examples": examples,
+        "summary": summary,
+        "status": run_status(run),
+    }
+    return data
+
+
+# ---------------------------------------------------------------------------- html
+CSS = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;
+text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}
+.banner{background:#fff3cd;border:1px solid #e0c060;padding:.6em 1em;margin:1em 0}
+.traj{font-family:monospace;white-space:pre-wrap;border:1px solid #ddd;padding:.5em;
+margin:.3em 0;font-size:12px}.sel{border-left:5px solid #2a2}.rej{border-left:5px solid #c33}
+.step{display:block}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}
+img{max-width:100%}
+"""
+
+
+def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
+    h = "".join(f"<th>{html.escape(x)}</th>" for x in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
+    )
+    return f'<table class="{cls}"><tr>{h}</tr>{body}</table>'
+
+
+def _step_html(text: str, scores: list[float] | None) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    out = []
+    for i, line in enumerate(lines):
+        if scores and i < len(scores):
+            s = scores[i]
+            # red (0) .. green (1)
+            color = f"hsl({int(120 * s)},70%,88%)"
+            out.append(
+                f'<span class="step" style="background:{color}" title="critic step p(good) '
+                f'{s:.2f}">[{s:.2f}] {html.escape(line)}</span>'
+            )
+        else:
+            out.append(f'<span class="step">{html.escape(line)}</span>')
+    return "".join(out)
+
+
+def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
+    from seal.improve.loop import seed_rows
+
+    run: Path = data["run"]
+    status = data["status"]
+    parts = [f"<h1>seal run {html.escape(run.name)}</h1>"]
+    parts.append(
+        f"<p>status: <b>{status['status']}</b> · iterations done: {status['iterations']} · "
+        f"{html.escape(status['headline'])}</p>"
+    )
+    if status["status"] != "done":
+        stages = list(data["manifest"].get("stages", {}))
+        parts.append(
+            '<div class="banner">This run did not finish: it stopped after stage '
+            f"<b>{html.escape(stages[-1]) if stages else 'none'}</b>. Shown below is what it "
+            f"wrote. Continue it with <code>seal run --resume {html.escape(str(run))}</code>."
+            "</div>"
+        )
+    summary = {
+        "base": data["base"],
+        "final": data["final"],
+        "iterations": data["iterations"],
+    }
+    if data["base"] or data["iterations"]:
+        head, rows = seed_rows(summary, data["base_validation"])
+        parts.append("<h2>Results: accuracy (%) by level</h2>" + _table(head, rows, "results"))
+    critic = data["critic"]
+    if critic:
+        h, b = critic.get("heldout", {}), critic.get("bootstrap_heldout", {})
+        sl = critic.get("self_label", {})
+        parts.append(
+            "<h2>Critic (bootstrap)</h2>"
+            + _table(
+                [
+                    "labels",
+                    "AUROC (bootstrap)",
+                    "AUROC",
+                    "accuracy",
+                    "ECE",
+                    "self-labels kept",
+                    "self-label accuracy",
+                    "injections caught",
+                ],
+                [
+                    [
+                        critic.get("labels", "-"),
+                        f"{b.get('auroc', float('nan')):.3f}",
+                        f"{h.get('auroc', float('nan')):.3f}",
+                        f"{h.get('accuracy', float('nan')):.3f}",
+                        f"{h.get('ece', float('nan')):.3f}",
+                        f"{sl.get('kept_fraction', 0):.2f}",
+                        "-" if sl.get("accuracy") is None else f"{sl['accuracy']:.3f}",
+                        f"{h.get('injection_caught', float('nan')):.2f}",
+                    ]
+                ],
+                "critic",
+            )
+        )
+    captions = {
+        "accuracy": "Validation accuracy per iteration and level",
+        "calibration": "Critic calibration (reliability diagram) and AUROC per iteration",
+        "rewards": "Reward (critic score) histograms per iteration, by ground truth",
+        "guards": "Diversity / collapse guards and the reward-hacking watch",
+    }
+    for key, png in plots.items():
+        b64 = base64.b64encode(png).decode()
+        parts.append(
+            f'<h2>{captions[key]}</h2><img class="plot" alt="{key}" '
+            f'src="data:image/png;base64,{b64}">'
+        )
+    if data["iterations"]:
+        rows = []
+        for m in data["iterations"]:
+            g = m.get("guards", {})
+            rows.append(
+                [
+                    m["iteration"],
+                    m["candidates"],
+                    m["selected"],
+                    f"{m.get('selected_precision', 0):.2f}",
+                    "yes" if m.get("accepted") else "rolled back",
+                    *(f"{g[k]:.3f}" for k in sorted(g)),
+                ]
+            )
+        keys = sorted(data["iterations"][0].get("guards", {}))
+        parts.append(
+            "<h2>Iterations and guard readings</h2>"
+            + _table(["iteration", "candidates", "selected", "precision", "accepted", *keys], rows)
+        )
+    if data["examples"]:
+        it = max(data["examples"])
+        parts.append(f"<h2>Selected vs rejected trajectories (iteration {it})</h2>")
+        parts.append(
+            "<p>Each line is a step, shaded by the critic's step p(good) (red 0 → green 1); "
+            "green border: selected, red border: rejected.</p>"
+        )
+        for ex in data["examples"][it]:
+            parts.append(f"<h3>{html.escape(ex['question'])}</h3>")
+            for c in ex["candidates"]:
+                cls = "sel" if c["selected"] else "rej"
+                tag = "selected" if c["selected"] else "rejected"
+                parts.append(
+                    f'<div class="traj {cls}"><b>{tag}</b>, score {c["score"]:.2f}, '
+                    f"{'correct' if c['truth'] else 'wrong'}<br>"
+                    f"{_step_html(c['text'], c.get('steps'))}</div>"
+                )
+    parts.append(f"<h2>Configuration</h2><pre>{html.escape(data['config'])}</pre>")
+    body = "\n".join(parts)
+    # marks, once loaded, how many plots decoded (checked by the headless-browser test)
+    script = (
+        "<script>window.addEventListener('load',()=>{document.body.dataset.plotsRendered="
+        "[...document.images].filter(i=>i.naturalWidth>0).length;});</script>"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>seal run {html.escape(run.name)}"
+        f"</title><style>{CSS}</style></head><body>{body}{script}</body></html>"
+    )
+
+
+def write_report(run: Path, out_dir: Path | None = None) -> Path:
+    """Write ``report.html`` and the plots as PNG into ``out_dir`` (default ``RUN/report``)."""
+    data = collect(run)
+    plots = _plots(data)
+    out_dir = Path(out_dir) if out_dir else Path(run) / "report"
+    for name, png in plots.items():
+        atomic_write_bytes(out_dir / f"{name}.png", png)
+    page = out_dir / "report.html"
+    atomic_write_text(page, render(data, plots))
+    return page

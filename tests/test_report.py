@@ -1,0 +1,107 @@
+"""The run report: renders in a real (headless) browser, also for a run that stopped."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from seal.errors import SealError
+from seal.report import run_status, write_report
+from seal.tracking import Tracker, check, flatten
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _browser_dom(page: Path) -> str:
+    out = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def test_report_of_a_finished_run(uninterrupted, tmp_path: Path) -> None:
+    _, run, _ = uninterrupted
+    page = write_report(run, tmp_path / "report")
+    text = page.read_text()
+    assert 'class="results"' in text and "final (test)" in text
+    for name in ("accuracy", "calibration", "rewards", "guards"):
+        assert (tmp_path / "report" / f"{name}.png").stat().st_size > 1000
+        assert f'alt="{name}"' in text
+    assert "Selected vs rejected" in text and "critic step p(good)" in text
+    assert "http://" not in text and "https://" not in text  # self-contained
+    assert run_status(run)["status"] == "done"
+    if CHROMIUM is None:
+        pytest.skip("chromium not installed")
+    dom = _browser_dom(page)
+    assert 'data-plots-rendered="4"' in dom
+    assert "<table" in dom and "final (test)" in dom
+
+
+def test_report_of_a_run_that_stopped(uninterrupted, tmp_path: Path) -> None:
+    _, run, _ = uninterrupted
+    half = tmp_path / "half"
+    shutil.copytree(run, half)
+    manifest = json.loads((half / "manifest.json").read_text())
+    for stage in ("iter-2", "final"):
+        manifest["stages"].pop(stage)
+    manifest.pop("owner", None)
+    (half / "manifest.json").write_text(json.dumps(manifest))
+    (half / "summary.json").unlink()
+    shutil.rmtree(half / "final")
+    shutil.rmtree(half / "iter-02")
+    page = write_report(half)
+    text = page.read_text()
+    assert "did not finish" in text and "iter-1" in text and "seal run --resume" in text
+    assert run_status(half)["status"] == "resumable"
+    if CHROMIUM is not None:
+        assert "<table" in _browser_dom(page)
+
+
+def test_seal_runs_lists_status(seal_cli, uninterrupted, tmp_path: Path) -> None:
+    _, run, _ = uninterrupted
+    root = tmp_path / "runs"
+    shutil.copytree(run, root / "a")
+    (root / "b").mkdir()
+    (root / "b" / "manifest.json").write_text(json.dumps({"kind": "run", "stages": {}}))
+    code, out, err = seal_cli("runs", str(root))
+    assert code == 0, err
+    assert "done" in out and "failed" in out
+
+
+def test_tensorboard_tracker_writes_scalars(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    t = Tracker(["tensorboard"], tmp_path, {"a": 1})
+    t.log({"validation": {"accuracy": 0.5, "by_level": {"1": 0.9}}, "accepted": True}, step=1)
+    t.log({"validation": {"accuracy": 0.6, "by_level": {"1": 0.95}}}, step=2)
+    t.close()
+    acc = EventAccumulator(str(tmp_path / "tensorboard"))
+    acc.Reload()
+    values = [e.value for e in acc.Scalars("validation/accuracy")]
+    assert values == pytest.approx([0.5, 0.6])
+    assert "validation/by_level/1" in acc.Tags()["scalars"]
+
+
+def test_tracker_errors_and_flatten() -> None:
+    with pytest.raises(SealError, match="unknown --report-to 'tensorbored'"):
+        check(["tensorbored"])
+    assert flatten({"a": {"b": 1, "c": None, "d": "x"}, "e": True}) == {"a/b": 1.0, "e": 1.0}
