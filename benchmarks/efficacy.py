@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/efficacy.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import markdown_table, report
+from seal.config import dump_config, load_config
 
 VARIANTS = {
     "critic": ["--select", "critic"],
@@ -33,29 +35,42 @@ VARIANTS = {
 }
 
 
-def run_one(name: str, root: Path, extra: list[str]) -> dict:
-    cmd = [
-        sys.executable,
-        "-m",
-        "seal.cli",
-        "--quiet",
-        "run",
-        *VARIANTS[name],
-        "--name",
-        name.replace("+", "-"),
-        "--set",
-        f"runs_dir={root}",
-        *extra,
-    ]
+def share_bootstrap(first: Path, run: Path, name: str) -> None:
+    """Start ``run`` from ``first``'s critic and base evaluations (same seed, so the same
+    files a fresh run would compute), with this variant's selection / update rule."""
+    cfg = load_config(first / "config.yaml")
+    flags = VARIANTS[name]
+    update = {"select": flags[1]} | ({"update": flags[3]} if len(flags) > 2 else {})
+    cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update=update)})
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(dump_config(cfg))
+    manifest = json.loads((first / "manifest.json").read_text())
+    keep = ("critic", "base", "base-test")
+    manifest["stages"] = {k: v for k, v in manifest["stages"].items() if k in keep}
+    manifest.pop("owner", None)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    for d in ("critic-0", "base", "base-test"):
+        shutil.copytree(first / d, run / d)
+
+
+def run_one(name: str, root: Path, extra: list[str], first: Path | None) -> dict:
+    run = root / name.replace("+", "-")
+    seal = [sys.executable, "-m", "seal.cli", "--quiet", "run"]
+    if first is None:
+        cmd = [*seal, *VARIANTS[name], "--name", run.name, "--set", f"runs_dir={root}", *extra]
+    else:
+        share_bootstrap(first, run, name)
+        cmd = [*seal, "--resume", str(run)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"{name}: seal run exited {proc.returncode}")
-    summary = json.loads((root / name.replace("+", "-") / "summary.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
     summary["wall_s"] = time.perf_counter() - start
     summary["peak_gb"] = usage.ru_maxrss / 1024 / 1024  # KiB on Linux
+    summary["shared"] = first is not None
     return summary
 
 
@@ -63,14 +78,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--set", action="append", default=[], help="extra seal --set overrides")
+    ap.add_argument(
+        "--no-share",
+        dest="share",
+        action="store_false",
+        help="train a critic per variant (default: the later variants start from the first "
+        "run's critic and base evaluations, identical by seed, and time only the rest)",
+    )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="seal-efficacy-"))
     extra = [x for s in args.set for x in ("--set", s)]
-    results = {}
+    results: dict[str, dict] = {}
+    first: Path | None = None
     for name in args.variants.split(","):
-        results[name] = run_one(name, root, extra)
+        results[name] = run_one(name, root, extra, first if args.share else None)
+        first = first or root / name.replace("+", "-")
         f = results[name]["final"]["metrics"]["accuracy"]
         print(f"{name}: final test accuracy {f:.3f}, {results[name]['wall_s']:.0f}s", flush=True)
 
@@ -102,7 +126,7 @@ def main() -> None:
                 f"{100 * gain / base_hard:+.0f}%" if base_hard else "n/a",
                 f"{gain / oracle_gain:.2f}" if oracle_gain else "-",
                 f"{max(drops):.1f}",
-                f"{s['wall_s'] / 60:.1f}",
+                f"{s['wall_s'] / 60:.1f}" + (" (after shared bootstrap)" if s["shared"] else ""),
                 f"{s['peak_gb']:.2f}",
             ]
         )
@@ -121,7 +145,8 @@ def main() -> None:
     report(
         "Self-improvement efficacy (seal run, tiny-cpu preset)",
         table,
-        "Each row is one `seal run` process; cells are base → final test accuracy "
+        f"Runs kept in {root}. Each row is one `seal run` process; cells are base → final test "
+        "accuracy "
         f"({first['final']['n']} test problems). Targets: relative gain on the two hardest "
         "levels >= 50%, no level down > 2 points, critic >= 80% of the oracle's gain and above "
         "majority and none, <= 10 min, <= 3 GB.",

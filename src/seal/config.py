@@ -27,6 +27,9 @@ class ModelConfig(_Section):
     """``auto`` picks CUDA when available, else CPU; or any torch device string."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """``auto`` is bfloat16 on GPU and float32 on CPU."""
+    train_bf16: Literal["auto", "on", "off"] = "auto"
+    """bfloat16 autocast in training (critic, SFT, policy gradient); ``auto``: where the
+    hardware has native bf16 (CUDA, AVX-512 BF16 / AMX CPUs)."""
 
 
 class SamplingConfig(_Section):
@@ -107,14 +110,14 @@ class CriticConfig(_Section):
 
     labels: int = Field(200, ge=2)
     """Verifier-labelled (or user-labelled) trajectories to bootstrap from, balanced good/bad."""
-    problems_per_level: int = Field(60, ge=1)
+    problems_per_level: int = Field(24, ge=1)
     """Pool problems per level whose samples feed labels, self-labels and held-out metrics."""
     samples_per_problem: int = Field(4, ge=1)
     temperature: float = Field(1.0, gt=0.0)
     max_new_tokens: int = Field(256, ge=1)
     heldout_fraction: float = Field(0.3, ge=0.0, lt=1.0)
     """Share of pool problems kept out of training, for AUROC / accuracy / ECE."""
-    entropy_threshold: float = Field(0.2, gt=0.0)
+    entropy_threshold: float = Field(0.4, gt=0.0)
     """Self-labels whose verdict entropy (nats, max ln 2) is below this are kept."""
     self_consistency: bool = False
     """Also require self-labels to agree with majority vote over the prompt's samples."""
@@ -127,8 +130,10 @@ class CriticConfig(_Section):
     """Share of bad training solutions also shown with text addressed to the judge."""
     consistency: float = Field(0.5, ge=0.0)
     """Weight of the inconsistency penalty (symmetric KL between two judgings); 0 = off."""
-    epochs: int = Field(4, ge=1)
-    self_label_epochs: int = Field(2, ge=1)
+    epochs: int = Field(2, ge=1)
+    """Passes over the bootstrap examples (each judged twice, two prompt wordings, when
+    the inconsistency penalty is on)."""
+    self_label_epochs: int = Field(1, ge=1)
     """Epochs of the retraining on bootstrap + kept self-labels (it starts from the
     bootstrap critic, so it needs fewer)."""
     lr: float = Field(1e-3, gt=0)
@@ -145,9 +150,10 @@ class RunConfig(_Section):
 
     task: str = "wordmath"
     iterations: int = Field(3, ge=1)
-    train_levels: list[int] | None = None
-    """wordmath levels whose train prompts the loop samples; all when unset."""
-    prompts_per_level: int = Field(40, ge=1)
+    train_levels: list[int] | None = [3, 4, 5]
+    """wordmath levels whose train prompts the loop samples (all when null): by default
+    the levels the model is weak at; evaluation still covers every level."""
+    prompts_per_level: int = Field(24, ge=1)
     """Training prompts per level and iteration (new prompts every iteration)."""
     samples: int = Field(8, ge=1)
     """N: candidates sampled per prompt."""
@@ -172,7 +178,10 @@ class RunConfig(_Section):
     sft_lr: float = Field(5e-4, gt=0)
     sft_weight_decay: float = Field(0.01, ge=0)
     critic_update: bool = True
-    validation_per_level: int = Field(40, ge=1)
+    critic_update_size: int = Field(160, ge=1)
+    """Most new self-labels the critic trains on per iteration (plus half as many replayed
+    bootstrap labels, one epoch)."""
+    validation_per_level: int = Field(30, ge=1)
     test_per_level: int = Field(100, ge=1)
     tolerance: float = Field(0.01, ge=0.0)
     """Accept a new policy unless validation accuracy drops by more than this."""

@@ -57,8 +57,9 @@ def balanced(trajs: list[Trajectory], n: int, rng: random.Random) -> list[Trajec
     return chosen
 
 
-def step_examples(traj: Trajectory, rng: random.Random, per_traj: int = 2) -> list[JudgeExample]:
-    """Step labels from the arithmetic step verifier: every wrong step, plus some right ones."""
+def step_examples(traj: Trajectory, rng: random.Random, per_traj: int = 1) -> list[JudgeExample]:
+    """Step labels from the arithmetic step verifier: up to ``per_traj`` wrong steps, else a
+    right one."""
     lines = [ln for ln in traj.solution.splitlines() if ln.strip()]
     checks = check_steps("\n".join(lines))
     wrong = [c.index for c in checks if c.ok is False]

@@ -49,11 +49,14 @@ class Critic:
         tokenizer: PreTrainedTokenizerBase,
         adapter: str = "critic",
         batch_size: int = 32,
+        bf16: str = "auto",
     ):
         self.model = model
         self.tokenizer = tokenizer
         self.adapter = adapter
         self.batch_size = batch_size
+        self.bf16 = bf16
+        """Training autocast mode (``seal.precision``): auto, on or off."""
         self.labels: Labels = label_tokens(tokenizer)
         self.context = getattr(model.config, "max_position_embeddings", None) or 4096
 

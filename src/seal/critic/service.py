@@ -42,7 +42,9 @@ def train_and_save(
     sampler = HFSampler(model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
     problems = task.problems("pool", limit=c.problems_per_level)
     trajs = sample_trajectories(task, problems, sampler, c)
-    critic = Critic(model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
+    critic = Critic(
+        model, loaded.tokenizer, batch_size=cfg.sampling.batch_size, bf16=cfg.model.train_bf16
+    )
     report = run_critic_training(critic, trajs, c, labelled=labelled)
     report.pop("labelled")
     final = report.get("heldout", {})

@@ -17,6 +17,7 @@ from seal.critic.data import JudgeExample, Trajectory, inject
 from seal.critic.model import Critic
 from seal.critic.prompt import judge_prompt, step_prompt
 from seal.metrics import auroc, ece
+from seal.precision import train_autocast
 from seal.progress import progress_bar
 
 
@@ -84,10 +85,12 @@ def train_critic(
                 total = 0.0
                 for batch in length_batches(examples, settings.batch_size, rng):
                     target = torch.tensor([1 - e.label for e in batch], device=weight.device)
-                    logits = critic.label_logits(_prompts(critic, batch, 0))
+                    with train_autocast(weight.device, critic.bf16):
+                        logits = critic.label_logits(_prompts(critic, batch, 0))
                     loss = F.cross_entropy(logits, target, weight=weight)
                     if settings.consistency > 0:
-                        again = critic.label_logits(_prompts(critic, batch, 1))
+                        with train_autocast(weight.device, critic.bf16):
+                            again = critic.label_logits(_prompts(critic, batch, 1))
                         loss = loss + F.cross_entropy(again, target, weight=weight)
                         loss = loss / 2 + settings.consistency * sym_kl(logits, again)
                     loss.backward()

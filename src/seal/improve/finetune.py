@@ -12,6 +12,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from seal.batching import completion_batch
+from seal.precision import train_autocast
 from seal.progress import progress_bar
 
 
@@ -25,6 +26,7 @@ def sft(
     batch_size: int = 16,
     seed: int = 0,
     quiet: bool = False,
+    bf16: str = "auto",
 ) -> list[float]:
     """Train the model's trainable parameters in place; returns the mean loss per epoch."""
     if not pairs:
@@ -53,11 +55,12 @@ def sft(
             total, count = 0.0, 0
             for batch in batches:
                 ids, mask, labels = completion_batch(batch, pad)
-                out = model(
-                    input_ids=ids.to(device),
-                    attention_mask=mask.to(device),
-                    labels=labels.to(device),
-                )
+                with train_autocast(device, bf16):
+                    out = model(
+                        input_ids=ids.to(device),
+                        attention_mask=mask.to(device),
+                        labels=labels.to(device),
+                    )
                 out.loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()

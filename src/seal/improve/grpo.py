@@ -29,6 +29,7 @@ from transformers import PreTrainedTokenizerBase
 
 from seal.batching import completion_batch
 from seal.errors import SealError
+from seal.precision import train_autocast
 from seal.progress import progress_bar
 
 
@@ -42,6 +43,7 @@ class GRPOSettings:
     batch_size: int = 16
     weight_decay: float = 0.0
     seed: int = 0
+    bf16: str = "auto"
 
 
 def group_advantages(rewards: list[list[float]]) -> list[list[float]]:
@@ -110,9 +112,10 @@ def grpo_update(
     with torch.no_grad():
         for b, batch in enumerate(batches):
             ids, mask, labels, _ = tensors(batch)
-            old[b] = _token_logprobs(model, ids, mask, labels)[0]
-            with model.disable_adapter():
-                ref[b] = _token_logprobs(model, ids, mask, labels)[0]
+            with train_autocast(device, settings.bf16):
+                old[b] = _token_logprobs(model, ids, mask, labels)[0]
+                with model.disable_adapter():
+                    ref[b] = _token_logprobs(model, ids, mask, labels)[0]
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
@@ -127,7 +130,8 @@ def grpo_update(
             rng.shuffle(visit)
             for b in visit:
                 ids, mask, labels, adv = tensors(batches[b])
-                new, ent = _token_logprobs(model, ids, mask, labels)
+                with train_autocast(device, settings.bf16):
+                    new, ent = _token_logprobs(model, ids, mask, labels)
                 live = (labels[:, 1:] != -100).float()
                 n_tok = live.sum().clamp(min=1)
                 ratio = torch.exp(new - old[b])

@@ -23,7 +23,7 @@ from rich.table import Table
 from seal import tracking
 from seal.adapters import load_adapter, lora_config, save_adapter, with_adapters
 from seal.config import SealConfig
-from seal.critic.data import Trajectory, outcome_examples
+from seal.critic.data import Trajectory, balanced, outcome_examples
 from seal.critic.model import Critic, combine
 from seal.critic.pipeline import run_critic_training, sample_trajectories, self_label
 from seal.critic.train import train_critic
@@ -78,7 +78,12 @@ class Loop:
         self.model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
         self.tokenizer = loaded.tokenizer
         self.sampler = HFSampler(self.model, self.tokenizer, batch_size=cfg.sampling.batch_size)
-        self.critic = Critic(self.model, self.tokenizer, batch_size=cfg.sampling.batch_size)
+        self.critic = Critic(
+            self.model,
+            self.tokenizer,
+            batch_size=cfg.sampling.batch_size,
+            bf16=cfg.model.train_bf16,
+        )
         self.bootstrap: list[Trajectory] = []
 
     # ------------------------------------------------------------------ helpers
@@ -236,6 +241,7 @@ class Loop:
                 weight_decay=r.sft_weight_decay,
                 seed=seed,
                 quiet=self.quiet,
+                bf16=self.cfg.model.train_bf16,
             )
         else:
             ids = list(by_prompt)
@@ -252,6 +258,7 @@ class Loop:
                     kl=r.ppo_kl,
                     entropy=r.ppo_entropy,
                     seed=seed,
+                    bf16=self.cfg.model.train_bf16,
                 ),
                 quiet=self.quiet,
             )
@@ -270,12 +277,13 @@ class Loop:
             )
             critic_report = stats
             if kept:
+                # new confident self-labels (capped, both classes) plus a replay of the
+                # bootstrap labels so the critic does not drift to its own verdicts alone
+                rng = random.Random(seed)
+                new = balanced(kept, r.critic_update_size, rng)
+                replay = rng.sample(self.bootstrap, min(len(self.bootstrap), len(new) // 2))
                 examples = outcome_examples(
-                    self.bootstrap + kept,
-                    random.Random(seed),
-                    self.critic.labels.good,
-                    c.injections,
-                    c.steps,
+                    replay + new, rng, self.critic.labels.good, c.injections, steps=False
                 )
                 train_critic(
                     self.critic,
