@@ -4,10 +4,10 @@ export SEAL_VENV := $(VENV)
 
 .PHONY: run test lint setup
 
-# The main job on the embedded default: evaluate the tiny model on wordmath.
+# The main job on the embedded default: the self-improvement loop (seal run).
 run:
 	scripts/setup.sh
-	$(VENV)/bin/seal eval --model tiny --task wordmath --split test --limit 100 --samples 8
+	$(VENV)/bin/seal run
 
 # The test suite (CI runs exactly this).
 test:
