@@ -43,12 +43,16 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=4)
     ap.add_argument("--labels", default="50,100,200,400")
     ap.add_argument("--no-ablations", action="store_true")
+    ap.add_argument(
+        "--set", action="append", default=[], help="critic setting, e.g. --set epochs=3"
+    )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
     loaded = load_model(ModelConfig(name="tiny"))
-    base = CriticConfig(
-        problems_per_level=args.problems_per_level, samples_per_problem=args.samples
+    extra = dict(kv.split("=", 1) for kv in args.set)
+    base = CriticConfig.model_validate(
+        {"problems_per_level": args.problems_per_level, "samples_per_problem": args.samples} | extra
     )
     model = with_adapters(loaded.model, base.lora_r, base.lora_alpha, base.lora_dropout)
     task = get_task("wordmath")
@@ -75,6 +79,10 @@ def main() -> None:
                 "labels=200, self-consistency filter",
                 base.model_copy(update={"self_consistency": True}),
             ),
+            (
+                "labels=200, contrastive labels",
+                base.model_copy(update={"contrastive": not base.contrastive}),
+            ),
         ]
     rows, curves = [], {}
     for name, cfg in settings:
@@ -88,6 +96,7 @@ def main() -> None:
                 name,
                 f"{r['bootstrap_heldout']['auroc']:.3f}",
                 f"{h['auroc']:.3f}",
+                "-" if h.get("within_problem") is None else f"{h['within_problem']:.3f}",
                 f"{h['accuracy']:.3f}",
                 f"{h['ece']:.3f}",
                 f"{sl.get('kept_fraction', 0):.2f}",
@@ -108,6 +117,7 @@ def main() -> None:
             "setting",
             "AUROC (bootstrap only)",
             "AUROC",
+            "within-problem order",
             "accuracy",
             "ECE",
             "self-labels kept",
@@ -122,7 +132,25 @@ def main() -> None:
         f"problems per level x {args.samples} samples, sampled in {sample_s:.0f}s; held-out = "
         f"30% of problems. Scoring speed: **{score_rate:.1f} trajectories/s** (batch 32). "
         "'AUROC (bootstrap only)' is before self-labelling; the other columns after "
-        "retraining on bootstrap + kept self-labels."
+        "retraining. 'within-problem order': share of (right, wrong) pairs of the same problem "
+        "ranked right (what top-k selection needs). Columns after "
+        "retraining on bootstrap + kept self-labels. Critic settings: "
+        + ", ".join(
+            f"{k}={v}"
+            for k, v in base.model_dump().items()
+            if k
+            in (
+                "epochs",
+                "self_label_epochs",
+                "batch_size",
+                "lr",
+                "entropy_threshold",
+                "consistency",
+                "injections",
+                "steps",
+            )
+        )
+        + "."
     )
     for name, curve in curves.items():
         if name not in ("labels=200", "labels=200, with self-consistency"):

@@ -147,3 +147,22 @@ def test_seal_eval_with_search(seal_cli, tiny, tmp_path: Path) -> None:
     assert result["search"] == "best-of-n" and result["n"] == 2
     assert result["budget"]["tokens_per_problem"] > 0
     assert result["budget"]["critic_calls_per_problem"] == 2
+
+
+def test_solve_with_a_critic_from_a_run(seal_cli, uninterrupted) -> None:
+    _, run, _ = uninterrupted
+    for critic in (run / "critic-0", run / "iter-01" / "critic"):
+        code, out, err = seal_cli(
+            "solve",
+            "Tom has 5 apples. He buys 3 apples. How many apples does Tom have now?",
+            "--search",
+            "best-of-n",
+            "--critic",
+            str(critic),
+            "--set",
+            "search.n=2",
+        )
+        assert code == 0, err
+        assert "answer:" in out
+    code, _, err = seal_cli("solve", "x", "--search", "tot", "--critic", str(run / "base"))
+    assert code == 2 and "not a critic directory" in err

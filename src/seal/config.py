@@ -115,6 +115,8 @@ class CriticConfig(_Section):
     samples_per_problem: int = Field(4, ge=1)
     temperature: float = Field(1.0, gt=0.0)
     max_new_tokens: int = Field(256, ge=1)
+    contrastive: bool = False
+    """Bootstrap labels: first a good and a bad solution of each problem that has both."""
     heldout_fraction: float = Field(0.3, ge=0.0, lt=1.0)
     """Share of pool problems kept out of training, for AUROC / accuracy / ECE."""
     entropy_threshold: float = Field(0.4, gt=0.0)

@@ -44,8 +44,29 @@ def inject(solution: str, rng: random.Random, good_word: str) -> str:
     return solution + rng.choice(INJECTIONS).format(good=good_word)
 
 
-def balanced(trajs: list[Trajectory], n: int, rng: random.Random) -> list[Trajectory]:
-    """Up to ``n`` labelled trajectories, half good and half bad where the pool allows."""
+def balanced(
+    trajs: list[Trajectory], n: int, rng: random.Random, contrastive: bool = False
+) -> list[Trajectory]:
+    """Up to ``n`` labelled trajectories, half good and half bad where the pool allows.
+
+    ``contrastive``: first one good and one bad solution of each problem that has both, so
+    the labels teach what separates solutions of the same problem (what top-k selection
+    needs) rather than which problems are hard; then the rest as usual."""
+    chosen: list[Trajectory] = []
+    if contrastive:
+        by_problem: dict[str, list[Trajectory]] = {}
+        for t in trajs:
+            by_problem.setdefault(t.problem_id, []).append(t)
+        mixed = [ts for ts in by_problem.values() if {t.truth for t in ts} >= {0, 1}]
+        rng.shuffle(mixed)
+        for ts in mixed:
+            if len(chosen) + 2 > n:
+                break
+            chosen.append(rng.choice([t for t in ts if t.truth == 1]))
+            chosen.append(rng.choice([t for t in ts if t.truth == 0]))
+        taken = {id(t) for t in chosen}
+        rest = [t for t in trajs if id(t) not in taken]
+        return chosen + balanced(rest, n - len(chosen), rng) if len(chosen) < n else chosen
     good = [t for t in trajs if t.truth == 1]
     bad = [t for t in trajs if t.truth == 0]
     rng.shuffle(good)

@@ -150,7 +150,7 @@ def run_critic_training(
     rng = random.Random(plan.seed)
     train_side, heldout = split_heldout(trajs, plan.heldout_fraction, plan.seed)
     if labelled is None:
-        labelled = balanced(train_side, plan.labels, rng)
+        labelled = balanced(train_side, plan.labels, rng, plan.contrastive)
         chosen = {(t.problem_id, t.solution) for t in labelled}
         unlabelled = [t for t in train_side if (t.problem_id, t.solution) not in chosen]
     else:

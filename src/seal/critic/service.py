@@ -90,11 +90,25 @@ def load_critic(
     """A ``Critic`` from a directory written by ``train_and_save``."""
     critic_dir = Path(critic_dir)
     meta_file = critic_dir / "critic.json"
-    if not meta_file.is_file():
-        raise SealError(f"{critic_dir} is not a critic directory (no critic.json)")
-    meta = json.loads(meta_file.read_text())
-    overrides: dict[str, Any] = {"model.name": model_name or meta["model"], "model.device": device}
-    cfg = load_config(critic_dir / "config.yaml", overrides)
+    if meta_file.is_file():
+        config_file, model = critic_dir / "config.yaml", json.loads(meta_file.read_text())["model"]
+    else:  # a critic inside a run: RUN/critic-0 or RUN/iter-NN/critic
+        run = next(
+            (
+                d
+                for d in (critic_dir.parent, critic_dir.parent.parent)
+                if (d / "manifest.json").is_file()
+            ),
+            None,
+        )
+        if run is None or not (critic_dir / "adapter_config.json").is_file():
+            raise SealError(
+                f"{critic_dir} is not a critic directory (no critic.json, not a critic in a run)"
+            )
+        config_file = run / "config.yaml"
+        model = load_config(config_file).model.name
+    overrides: dict[str, Any] = {"model.name": model_name or model, "model.device": device}
+    cfg = load_config(config_file, overrides)
     loaded = load_model(cfg.model)
     c = cfg.critic
     model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)

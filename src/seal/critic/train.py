@@ -128,4 +128,24 @@ def heldout_metrics(
         / len(labels),
         "ece": ece(probs, labels),
         "injection_caught": sum(v.p_good < 0.5 for v in injected) / max(1, len(injected)),
+        "within_problem": within_problem_ranking(trajs, probs),
     }
+
+
+def within_problem_ranking(trajs: list[Trajectory], probs: list[float]) -> float | None:
+    """Share of (right, wrong) solution pairs of the same problem that the critic orders
+    correctly (ties count half): what top-k selection among one prompt's samples needs,
+    which plain AUROC over all problems can hide (it also rewards knowing which problems
+    are hard)."""
+    by_problem: dict[str, list[tuple[float, int]]] = {}
+    for t, p in zip(trajs, probs, strict=True):
+        by_problem.setdefault(t.problem_id, []).append((p, int(t.truth or 0)))
+    right = total = 0.0
+    for items in by_problem.values():
+        goods = [p for p, y in items if y == 1]
+        bads = [p for p, y in items if y == 0]
+        for g in goods:
+            for b in bads:
+                right += 1.0 if g > b else 0.5 if g == b else 0.0
+                total += 1
+    return right / total if total else None
