@@ -67,7 +67,16 @@ def test_parse_set() -> None:
 
 def test_dump_is_plain_yaml() -> None:
     data = yaml.safe_load(dump_config(SealConfig()))
-    assert set(data) == {"model", "sampling", "eval", "pretrain", "critic", "run", "runs_dir"}
+    assert set(data) == {
+        "model",
+        "sampling",
+        "eval",
+        "search",
+        "pretrain",
+        "critic",
+        "run",
+        "runs_dir",
+    }
 
 
 def test_preset_sits_below_yaml_and_flags(tmp_path: Path) -> None:

@@ -71,9 +71,14 @@ def self_label(
     threshold: float,
     use_consistency: bool,
     quiet: bool = True,
+    verdicts: list[Verdict] | None = None,
 ) -> tuple[list[Trajectory], dict[str, Any]]:
-    """Confident critic labels for unlabelled trajectories, with their audit against truth."""
-    verdicts = critic.score([t.question for t in trajs], [t.solution for t in trajs], quiet=quiet)
+    """Confident critic labels for unlabelled trajectories, with their audit against truth
+    (``verdicts``: the critic's, when the caller has already scored them)."""
+    if verdicts is None:
+        verdicts = critic.score(
+            [t.question for t in trajs], [t.solution for t in trajs], quiet=quiet
+        )
     agree = agreement(trajs)
     kept = []
     for i, (t, v) in enumerate(zip(trajs, verdicts, strict=True)):

@@ -273,7 +273,12 @@ class Loop:
         critic_report: dict[str, Any] = {}
         if r.critic_update:
             kept, stats = self_label(
-                self.critic, trajs, c.entropy_threshold, c.self_consistency, self.quiet
+                self.critic,
+                trajs,
+                c.entropy_threshold,
+                c.self_consistency,
+                self.quiet,
+                verdicts=verdicts,  # the scores from above: the critic has not changed since
             )
             critic_report = stats
             if kept:
