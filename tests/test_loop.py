@@ -163,3 +163,18 @@ def test_full_disk_is_one_line_and_run_stays_resumable(
     main()
     resumed = json.loads((run / "summary.json").read_text())
     _same_results(resumed, json.loads(json.dumps(summary, default=str)))
+
+
+def test_loop_with_tree_search_candidates(tmp_path: Path, make_toy_config) -> None:
+    cfg = make_toy_config(tmp_path)
+    cfg = cfg.model_copy(
+        update={
+            "run": cfg.run.model_copy(update={"iterations": 1, "search": "tot"}),
+            "search": cfg.search.model_copy(update={"branch": 2, "width": 2, "depth": 10}),
+        }
+    )
+    run = RunDir.create(tmp_path, "tot", "run", dump_config(cfg))
+    summary = Loop(cfg, run, quiet=True).execute()
+    rows = pq.read_table(run.path / "iter-01" / "samples.parquet").to_pylist()
+    assert rows and all(r["text"].strip() for r in rows)
+    assert summary["iterations"][0]["candidates"] == len(rows)

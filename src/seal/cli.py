@@ -350,6 +350,9 @@ def run_cmd(
     report_to: Annotated[
         str | None, typer.Option(help="Trackers, comma-separated: tensorboard, wandb, mlflow.")
     ] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Candidates from: sample (N samples) or tot.")
+    ] = None,
     labels: Annotated[int | None, typer.Option(help="Critic bootstrap labels.")] = None,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
@@ -371,6 +374,7 @@ def run_cmd(
         "run.top_k": top_k,
         "run.select": select,
         "run.update": update,
+        "run.search": search,
         "run.report_to": None
         if report_to is None
         else [x.strip() for x in report_to.split(",") if x.strip() and x.strip() != "none"],

@@ -165,6 +165,9 @@ class RunConfig(_Section):
     max_per_answer: int | None = Field(None, ge=1)
     select: Literal["critic", "oracle", "majority", "none"] = "critic"
     """critic (default), oracle (ground truth: STaR / RFT), majority (self-consistency), none."""
+    search: Literal["sample", "tot"] = "sample"
+    """How candidates are made: N independent samples, or the finished solutions of a
+    Tree-of-Thoughts search guided by the critic (``search.*`` settings)."""
     update: Literal["sft", "ppo"] = "sft"
     """sft: fine-tune on the top-k selection. ppo: GRPO-style policy gradient on all N
     candidates, rewards = the selection rule's scores (critic p(good) by default)."""

@@ -142,30 +142,19 @@ class Loop:
         d = self.run.path / f"iter-{it:02d}"
         seed = r.seed * 1000 + it
         problems = self._prompts(it)
-        prompts = [self.train_task.prompt(p) for p in problems]
-        params = SamplingParams(
-            n=r.samples,
-            temperature=self.cfg.sampling.temperature,
-            top_p=self.cfg.sampling.top_p,
-            top_k=self.cfg.sampling.top_k,
-            max_new_tokens=self.cfg.sampling.max_new_tokens,
-            stop=tuple(self.train_task.stop),
-            seed=seed,
-        )
-        outs = self.sampler.sample(prompts, params, quiet=self.quiet)
         rows = []
-        for p, comps in zip(problems, outs, strict=True):
-            for comp in comps:
+        for p, comps in zip(problems, self._candidates(problems, seed), strict=True):
+            for text, logprob, tokens in comps:
                 rows.append(
                     {
                         "prompt_id": p.id,
                         "level": p.level,
                         "question": p.question,
-                        "text": comp.text,
-                        "answer": self.train_task.extract(comp.text),
-                        "logprob": comp.logprob,
-                        "tokens": comp.num_tokens,
-                        "truth": int(self.train_task.verify(p, comp.text)),
+                        "text": text,
+                        "answer": self.train_task.extract(text),
+                        "logprob": logprob,
+                        "tokens": tokens,
+                        "truth": int(self.train_task.verify(p, text)),
                     }
                 )
         # score every candidate with the critic (outcome, and steps when combined)
@@ -333,6 +322,44 @@ class Loop:
             "accepted": accepted,
         }
         return metrics
+
+    def _candidates(self, problems: list[Problem], seed: int) -> list[list[tuple[str, float, int]]]:
+        """``(text, log-prob, tokens)`` candidates per prompt: N samples, or with
+        ``run.search = tot`` every finished solution of a Tree-of-Thoughts search (valued by
+        the critic step by step; log-prob not tracked, tokens = the search's share)."""
+        r = self.cfg.run
+        if r.search == "tot":
+            from seal.search import Searcher, SearchSettings
+
+            settings = SearchSettings(
+                **self.cfg.search.model_dump() | {"method": "tot"},
+                temperature=self.cfg.sampling.temperature,
+                max_new_tokens=self.cfg.sampling.max_new_tokens,
+                seed=seed,
+            )
+            results = Searcher(self.train_task, self.sampler, self.critic, settings).run(problems)
+            out = []
+            for res in results:
+                finished, stack = [], [res.tree]
+                while stack:
+                    node = stack.pop()
+                    finished += [c for c in node.children if c.finished]
+                    stack += node.children
+                share = res.tokens // max(1, len(finished))
+                out.append([(n.text, 0.0, share) for n in finished])
+            return out
+        params = SamplingParams(
+            n=r.samples,
+            temperature=self.cfg.sampling.temperature,
+            top_p=self.cfg.sampling.top_p,
+            top_k=self.cfg.sampling.top_k,
+            max_new_tokens=self.cfg.sampling.max_new_tokens,
+            stop=tuple(self.train_task.stop),
+            seed=seed,
+        )
+        prompts = [self.train_task.prompt(p) for p in problems]
+        outs = self.sampler.sample(prompts, params, quiet=self.quiet)
+        return [[(c.text, c.logprob, c.num_tokens) for c in comps] for comps in outs]
 
     def _examples(self, d: Path, problems, by_prompt, selected, prompts: int = 3) -> None:
         """For the report: a few prompts' best selected and rejected candidates, with the
