@@ -105,3 +105,25 @@ def test_tracker_errors_and_flatten() -> None:
     with pytest.raises(SealError, match="unknown --report-to 'tensorbored'"):
         check(["tensorbored"])
     assert flatten({"a": {"b": 1, "c": None, "d": "x"}, "e": True}) == {"a/b": 1.0, "e": 1.0}
+
+
+def test_wandb_offline_and_mlflow_file_store(tmp_path: Path, monkeypatch) -> None:
+    """The W&B (offline mode, no account) and MLflow (local file store) paths log for real."""
+    pytest.importorskip("wandb")
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = tmp_path / "mlruns"
+    mlflow.set_tracking_uri(store.as_uri())
+    t = Tracker(["wandb", "mlflow"], tmp_path / "run", {"run": {"samples": 8}})
+    t.log({"validation": {"accuracy": 0.5}, "maj@8": 0.4}, step=1)
+    t.log({"validation": {"accuracy": 0.6}}, step=2)
+    t.close()
+    assert t.failed == set()
+    assert list(tmp_path.glob("wandb/offline-run-*"))
+    run = mlflow.search_runs(experiment_ids=["0"], output_format="list")[0]
+    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "validation/accuracy")
+    assert [m.value for m in history] == [0.5, 0.6]
+    assert run.data.params["run/samples"] == "8"

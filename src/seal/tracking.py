@@ -39,6 +39,15 @@ def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
     return out
 
 
+def leaves(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Every leaf of a nested dict as ``a/b`` -> its text (for run parameters)."""
+    out: dict[str, str] = {}
+    for k, v in config.items():
+        key = f"{prefix}{k}"
+        out |= leaves(v, key + "/") if isinstance(v, dict) else {key: str(v)[:500]}
+    return out
+
+
 class Tracker:
     def __init__(self, names: list[str], run_dir: Path, config: dict[str, Any]):
         check(names)
@@ -59,7 +68,7 @@ class Tracker:
                 import mlflow
 
                 mlflow.start_run(run_name=Path(run_dir).name)
-                mlflow.log_params(flatten(config))
+                mlflow.log_params(leaves(config))
                 self.backends[name] = mlflow
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
