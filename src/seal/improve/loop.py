@@ -35,6 +35,7 @@ from seal.improve.finetune import sft
 from seal.improve.grpo import GRPOSettings, grpo_update
 from seal.improve.guards import diversity, hacking_signal, score_entropy
 from seal.improve.select import Candidate, select_top_k
+from seal.memory import trim
 from seal.metrics import majority
 from seal.models import load_model
 from seal.progress import console
@@ -127,6 +128,7 @@ class Loop:
         atomic_write_json(path / "metrics.json", report)
         atomic_write_json(path / "bootstrap.json", [t.__dict__ for t in self.bootstrap])
         self.run.mark_done("critic", auroc=report.get("heldout", {}).get("auroc"))
+        trim()
 
     def stage_eval(self, name: str, split: str, per_level: int) -> dict[str, Any]:
         path = self.run.path / name / "eval.json"
@@ -135,6 +137,7 @@ class Loop:
         summary = self._eval(split, per_level)
         atomic_write_json(path, summary)
         self.run.mark_done(name, accuracy=summary["metrics"]["accuracy"])
+        trim()
         return summary
 
     def iteration(self, it: int, best_val: float) -> dict[str, Any]:
@@ -157,6 +160,7 @@ class Loop:
                         "truth": int(self.train_task.verify(p, text)),
                     }
                 )
+        trim()  # the sampler's KV buffers are gone; give their memory back
         # score every candidate with the critic (outcome, and steps when combined)
         verdicts = self.critic.score(
             [x["question"] for x in rows], [x["text"] for x in rows], quiet=self.quiet
@@ -286,6 +290,7 @@ class Loop:
                     quiet=self.quiet,
                 )
 
+        trim()
         # audit the critic against the verifier on a small random subset (never trained on)
         audit = random.Random(seed).sample(rows, min(r.audit_size, len(rows)))
         audit_acc = (
