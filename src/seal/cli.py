@@ -191,9 +191,10 @@ def eval_cmd(
         build_task(n, cfg, data, fewshot_data)
     from seal.critic.service import load_with_adapters
     from seal.eval_job import run_search
+    from seal.search import require_critic
 
-    if search in ("best-of-n", "tot", "tot-dfs") and critic is None:
-        raise SealError(f"--search {search} needs --critic DIR (from seal critic train)")
+    if search is not None:
+        require_critic(search, critic)
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
     loaded = LoadedModel(model_obj, tokenizer, cfg.model.name, next(model_obj.parameters()).device)
     run = RunDir.create(cfg.runs_dir, name, "eval-" + file_stem(names[0]), dump_config(cfg))
@@ -264,7 +265,7 @@ def solve_cmd(
     """Answer one problem with a search and show how it got there (the tree, for ToT)."""
     from seal.critic.service import load_with_adapters
     from seal.generation.hf import HFSampler
-    from seal.search import NO_SOLUTION, Searcher, SearchSettings, render_tree
+    from seal.search import NO_SOLUTION, Searcher, SearchSettings, render_tree, require_critic
     from seal.tasks import get_task
     from seal.tasks.base import Problem
 
@@ -283,17 +284,11 @@ def solve_cmd(
     )
     if not problem.strip():
         raise SealError("the problem text is empty")
-    if cfg.search.method in ("best-of-n", "tot", "tot-dfs") and critic is None:
-        raise SealError(f"--search {cfg.search.method} needs --critic DIR (from seal critic train)")
+    require_critic(cfg.search.method, critic)
     task_obj = get_task(task)
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
     sampler = HFSampler(model_obj, tokenizer, batch_size=cfg.sampling.batch_size)
-    settings = SearchSettings(
-        **cfg.search.model_dump(),
-        temperature=cfg.sampling.temperature,
-        max_new_tokens=cfg.sampling.max_new_tokens,
-        seed=cfg.sampling.seed,
-    )
+    settings = SearchSettings.from_config(cfg)
     result = Searcher(task_obj, sampler, critic_obj, settings).run(
         [Problem(id="input", question=problem.strip(), answer="")]
     )[0]

@@ -106,12 +106,7 @@ def run_search(
     split = ev.split or getattr(task, "default_split", "test")
     problems = load_problems(task, data if name == "wordmath" else None, split, ev.limit)  # type: ignore[arg-type]
     sc = cfg.search
-    settings = SearchSettings(
-        **sc.model_dump(),
-        temperature=cfg.sampling.temperature,
-        max_new_tokens=cfg.sampling.max_new_tokens,
-        seed=cfg.sampling.seed,
-    )
+    settings = SearchSettings.from_config(cfg)
     results = Searcher(task, sampler, critic, settings).run(problems)
     records, by_level = [], {}
     for p, r in zip(problems, results, strict=True):

@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
+from seal.config import SealConfig
 from seal.critic.model import Critic
 from seal.critic.prompt import step_prompt
 from seal.errors import SealError
@@ -75,10 +76,32 @@ class SearchSettings:
     max_new_tokens: int = 256
     seed: int = 0
 
+    @classmethod
+    def from_config(cls, cfg: SealConfig, **overrides: object) -> SearchSettings:
+        """The ``search`` section with the sampling section's temperature, length and seed."""
+        return cls(
+            **cfg.search.model_dump()
+            | {
+                "temperature": cfg.sampling.temperature,
+                "max_new_tokens": cfg.sampling.max_new_tokens,
+                "seed": cfg.sampling.seed,
+            }
+            | overrides
+        )
+
     def check(self) -> None:
         for name in ("n", "branch", "width", "depth", "step_tokens", "expansions"):
             if getattr(self, name) < 1:
                 raise SealError(f"search {name} must be at least 1, got {getattr(self, name)}")
+
+
+NEEDS_CRITIC = ("best-of-n", "tot", "tot-dfs")
+
+
+def require_critic(method: str, critic_dir: object) -> None:
+    """One line, before any model loads, when a search that needs a critic has none."""
+    if method in NEEDS_CRITIC and critic_dir is None:
+        raise SealError(f"--search {method} needs --critic DIR (from seal critic train)")
 
 
 def _finished(step: str, reason: str) -> bool:
@@ -91,7 +114,7 @@ class Searcher:
         self, task: Task, sampler: Sampler, critic: Critic | None, settings: SearchSettings
     ):
         settings.check()
-        if settings.method in ("best-of-n", "tot", "tot-dfs") and critic is None:
+        if settings.method in NEEDS_CRITIC and critic is None:
             raise SealError(f"search {settings.method} needs a critic (--critic DIR)")
         self.task, self.sampler, self.critic, self.s = task, sampler, critic, settings
 

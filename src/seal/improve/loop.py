@@ -336,12 +336,7 @@ class Loop:
         if r.search == "tot":
             from seal.search import Searcher, SearchSettings
 
-            settings = SearchSettings(
-                **self.cfg.search.model_dump() | {"method": "tot"},
-                temperature=self.cfg.sampling.temperature,
-                max_new_tokens=self.cfg.sampling.max_new_tokens,
-                seed=seed,
-            )
+            settings = SearchSettings.from_config(self.cfg, method="tot", seed=seed)
             results = Searcher(self.train_task, self.sampler, self.critic, settings).run(problems)
             out = []
             for res in results:
