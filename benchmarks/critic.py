@@ -2,8 +2,10 @@
 
 Samples trajectories once (pool split, all levels), then trains a fresh critic adapter per
 setting on the same trajectories and measures it on the same held-out problems:
-labels 50 / 100 / 200 / 400, and at 200 labels without the inconsistency penalty and
-without step critique. Also times scoring (trajectories per second).
+labels 50 / 100 / 200 / 400, and at 200 labels without the inconsistency penalty, without
+step critique, with the self-consistency filter and with contrastive labels; for the
+200-label critic, each way of combining outcome and step verdicts into the reward. Also
+times scoring (trajectories per second).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ if __package__ in (None, ""):  # run as `python benchmarks/<name>.py`
 from benchmarks.common import markdown_table, report
 from seal.adapters import lora_config, with_adapters
 from seal.config import CriticConfig, ModelConfig
-from seal.critic.model import Critic
-from seal.critic.pipeline import run_critic_training, sample_trajectories
+from seal.critic.model import Critic, combine
+from seal.critic.pipeline import run_critic_training, sample_trajectories, split_heldout
+from seal.critic.train import within_problem_ranking
 from seal.generation.hf import HFSampler
+from seal.metrics import auroc
 from seal.models import load_model
 from seal.tasks import get_task
 
@@ -35,6 +39,23 @@ def fresh_critic(model, cfg: CriticConfig, seed: int) -> None:
     model.delete_adapter("critic")
     model.add_adapter("critic", lora_config(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout))
     model.set_adapter("policy")
+
+
+def reward_combinations(critic: Critic, trajs, cfg: CriticConfig) -> list[list[str]]:
+    """Held-out AUROC and within-problem order of each way of combining the outcome verdict
+    with the step verdicts into the trajectory reward (``critic.combine``)."""
+    _, heldout = split_heldout(trajs, cfg.heldout_fraction, cfg.seed)
+    qs, ss = [t.question for t in heldout], [t.solution for t in heldout]
+    outcome = [v.p_good for v in critic.score(qs, ss)]
+    steps = critic.score_steps(qs, ss)
+    labels = [int(t.truth or 0) for t in heldout]
+    rows = []
+    for how in ("outcome", "min", "mean", "product"):
+        reward = [combine(o, s, how) for o, s in zip(outcome, steps, strict=True)]
+        order = within_problem_ranking(heldout, reward)
+        rows.append([how, f"{auroc(reward, labels):.3f}", "-" if order is None else f"{order:.3f}"])
+        print(rows[-1], flush=True)
+    return rows
 
 
 def main() -> None:
@@ -84,12 +105,14 @@ def main() -> None:
                 base.model_copy(update={"contrastive": not base.contrastive}),
             ),
         ]
-    rows, curves = [], {}
+    rows, curves, combine_rows = [], {}, []
     for name, cfg in settings:
         fresh_critic(model, cfg, cfg.seed)
         t = time.perf_counter()
         r = run_critic_training(critic, trajs, cfg, quiet=True)
         r.pop("labelled")
+        if name == "labels=200":
+            combine_rows = reward_combinations(critic, trajs, cfg)
         h, sl = r["heldout"], r.get("self_label", {})
         rows.append(
             [
@@ -161,6 +184,12 @@ def main() -> None:
             for c in curve
         )
         notes += f"\n\nSelf-labels by entropy threshold, {name}: {cells}."
+    if combine_rows:
+        notes += (
+            "\n\nTrajectory reward = outcome verdict combined with the step verdicts "
+            "(`critic.combine`), labels=200 critic, same held-out trajectories:\n\n"
+            + markdown_table(["combine", "AUROC", "within-problem order"], combine_rows)
+        )
     report(
         "Critic quality by label budget, ablations, scoring speed (tiny, wordmath)",
         table,

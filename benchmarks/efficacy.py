@@ -2,7 +2,9 @@
 
 Runs the embedded default (tiny model, wordmath, tiny-cpu preset) once per variant, each as
 its own `seal run` process: `--select critic` (the default), `oracle` (ground truth: STaR /
-RFT), `majority` (self-consistency), `none`, and `critic+ppo` (`--update ppo`). Tabulates
+RFT), `majority` (self-consistency), `none`, `critic+ppo` (`--update ppo`), and, for the
+critic-vs-tree-search attribution, `critic+tot` and `none+tot` (`--search tot`: candidates
+are the finished leaves of a critic-valued Tree-of-Thoughts search). Tabulates
 test accuracy by level before → after, the relative gain on the two hardest levels, the
 share of the oracle's gain each variant reaches, wall time and peak memory (the child's
 max RSS from wait4).
@@ -32,7 +34,10 @@ VARIANTS = {
     "majority": ["--select", "majority"],
     "none": ["--select", "none"],
     "critic+ppo": ["--select", "critic", "--update", "ppo"],
+    "critic+tot": ["--select", "critic", "--search", "tot"],
+    "none+tot": ["--select", "none", "--search", "tot"],
 }
+"""Each variant's `seal run` flags: `--select`, `--update`, `--search` (run.* keys)."""
 
 
 def share_bootstrap(first: Path, run: Path, name: str) -> None:
@@ -40,7 +45,9 @@ def share_bootstrap(first: Path, run: Path, name: str) -> None:
     files a fresh run would compute), with this variant's selection / update rule."""
     cfg = load_config(first / "config.yaml")
     flags = VARIANTS[name]
-    update = {"select": flags[1]} | ({"update": flags[3]} if len(flags) > 2 else {})
+    update = {
+        flag.removeprefix("--"): value for flag, value in zip(flags[::2], flags[1::2], strict=True)
+    }
     cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update=update)})
     run.mkdir(parents=True)
     (run / "config.yaml").write_text(dump_config(cfg))

@@ -17,7 +17,7 @@ from seal.critic.data import Trajectory, balanced, outcome_examples, read_labels
 from seal.critic.model import Critic, combine, two_way_entropy
 from seal.critic.pipeline import agreement, run_critic_training, self_label
 from seal.critic.prompt import label_tokens
-from seal.critic.train import train_critic
+from seal.critic.train import _accumulate, train_critic
 from seal.errors import SealError
 from seal.generation.base import SamplingParams
 from seal.generation.hf import HFSampler
@@ -78,6 +78,30 @@ def test_training_moves_critic_but_not_policy(peft_model, tiny) -> None:
     assert peft_model.active_adapter == "policy"
     after = sampler.sample(prompts, SamplingParams(temperature=0.0, max_new_tokens=60), quiet=True)
     assert before == after  # the policy adapter is untouched by critic training
+
+
+def test_micro_batches_give_the_same_gradient(tiny) -> None:
+    """Accumulating over micro-batches is the whole-batch gradient (a memory knob only)."""
+    trajs = _trajs(5)
+    torch.manual_seed(0)
+    model = with_adapters(copy.deepcopy(tiny.model), r=8, alpha=16, dropout=0.0)
+    critic = Critic(model, tiny.tokenizer, bf16="off")
+    examples = outcome_examples(trajs, random.Random(0), critic.labels.good, steps=False)[:10]
+    weight = torch.tensor([1.0, 1.5])
+    grads, losses = [], []
+    with critic.active():
+        for micro in (10, 3):
+            model.zero_grad(set_to_none=True)
+            settings = CriticConfig(batch_size=10, micro_batch_size=micro, consistency=0.5)
+            losses.append(_accumulate(critic, examples, settings, weight))
+            grads.append(
+                {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+            )
+    assert grads[0].keys() == grads[1].keys() and grads[0]
+    assert all("critic" in k for k in grads[0])
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    for k, g in grads[0].items():
+        assert torch.allclose(g, grads[1][k], atol=1e-7, rtol=1e-4), k
 
 
 def test_save_load_roundtrip_and_mismatch(peft_model, tiny, tmp_path: Path) -> None:

@@ -141,6 +141,9 @@ class CriticConfig(_Section):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.01, ge=0)
     batch_size: int = Field(16, ge=1)
+    micro_batch_size: int = Field(8, ge=1)
+    """Examples per forward/backward pass; larger batches accumulate gradients over
+    micro-batches (same update, less memory)."""
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.1, ge=0.0, lt=1.0)

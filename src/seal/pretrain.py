@@ -104,7 +104,7 @@ def batches(
         groups = [pool[i : i + cfg.batch_size] for i in range(0, len(pool), cfg.batch_size)]
         rng.shuffle(groups)
         for group in groups:
-            yield completion_batch(group, eos)
+            yield completion_batch(group, eos, multiple=1)  # as the shipped model was trained
 
 
 def pretrain(cfg: PretrainConfig, out: Path, quiet: bool = False, log_every: int = 0) -> dict:

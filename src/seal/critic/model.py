@@ -15,6 +15,7 @@ import torch
 from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
 
+from seal.batching import bucket_width
 from seal.critic.prompt import Labels, judge_prompt, label_tokens, step_prompt
 from seal.progress import progress_bar
 
@@ -76,7 +77,7 @@ class Critic:
         for p in prompts:
             ids = self.tokenizer(p, add_special_tokens=True)["input_ids"]
             rows.append(ids[-self.context :])
-        width = max(len(r) for r in rows)
+        width = bucket_width(max(len(r) for r in rows))
         pad = self.tokenizer.pad_token_id or 0
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)

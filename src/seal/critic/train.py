@@ -53,6 +53,36 @@ def sym_kl(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
     return 0.5 * ((la.exp() * (la - lb)).sum(-1) + (lb.exp() * (lb - la)).sum(-1)).mean()
 
 
+def _accumulate(
+    critic: Critic, batch: list[JudgeExample], settings: CriticConfig, weight: torch.Tensor
+) -> float:
+    """Gradients of one batch's loss, in micro-batches of ``settings.micro_batch_size``
+    (activations of a whole batch, judged twice, are what bounds the critic's memory).
+
+    The loss is the class-weighted cross-entropy (normalised by the batch's total weight,
+    as ``F.cross_entropy`` does) averaged over the two judgings, plus the weighted
+    symmetric KL between them; accumulated over micro-batches it equals the whole-batch
+    loss. Returns its value."""
+    target = torch.tensor([1 - e.label for e in batch], device=weight.device)
+    norm = weight[target].sum()
+    size = settings.micro_batch_size
+    judgings = 2 if settings.consistency > 0 else 1
+    total = 0.0
+    for i in range(0, len(batch), size):
+        part, t = batch[i : i + size], target[i : i + size]
+        with train_autocast(weight.device, critic.bf16):
+            logits = critic.label_logits(_prompts(critic, part, 0))
+        loss = F.cross_entropy(logits, t, weight=weight, reduction="sum") / norm
+        if judgings == 2:
+            with train_autocast(weight.device, critic.bf16):
+                again = critic.label_logits(_prompts(critic, part, 1))
+            loss = loss + F.cross_entropy(again, t, weight=weight, reduction="sum") / norm
+            loss = loss / 2 + settings.consistency * sym_kl(logits, again) * len(part) / len(batch)
+        loss.backward()
+        total += loss.item()
+    return total
+
+
 def train_critic(
     critic: Critic,
     examples: list[JudgeExample],
@@ -84,22 +114,13 @@ def train_critic(
             for _ in range(n_epochs):
                 total = 0.0
                 for batch in length_batches(examples, settings.batch_size, rng):
-                    target = torch.tensor([1 - e.label for e in batch], device=weight.device)
-                    with train_autocast(weight.device, critic.bf16):
-                        logits = critic.label_logits(_prompts(critic, batch, 0))
-                    loss = F.cross_entropy(logits, target, weight=weight)
-                    if settings.consistency > 0:
-                        with train_autocast(weight.device, critic.bf16):
-                            again = critic.label_logits(_prompts(critic, batch, 1))
-                        loss = loss + F.cross_entropy(again, target, weight=weight)
-                        loss = loss / 2 + settings.consistency * sym_kl(logits, again)
-                    loss.backward()
+                    loss = _accumulate(critic, batch, settings, weight)
                     torch.nn.utils.clip_grad_norm_(params, 1.0)
                     opt.step()
                     sched.step()
                     opt.zero_grad(set_to_none=True)
-                    total += loss.item() * len(batch)
-                    bar.advance(1, note=f"loss {loss.item():.3f}")
+                    total += loss * len(batch)
+                    bar.advance(1, note=f"loss {loss:.3f}")
                 epoch_losses.append(total / len(examples))
         model.eval()
     return epoch_losses
