@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -30,6 +31,16 @@ def machine() -> str:
         f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads){gpu}, Python {platform.python_version()}"
     )
+
+
+def run_child(cmd: list[str]) -> tuple[float, float, int]:
+    """Run ``cmd``; its wall seconds, peak resident memory in GB (max RSS of the child,
+    from ``wait4``) and exit code."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    return wall, usage.ru_maxrss / 1024 / 1024, os.waitstatus_to_exitcode(status)  # KiB
 
 
 def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, object]:

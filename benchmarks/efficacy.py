@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python benchmarks/efficacy.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import markdown_table, report
+from benchmarks.common import markdown_table, report, run_child
 from seal.config import dump_config, load_config
 
 VARIANTS = {
@@ -68,15 +65,12 @@ def run_one(name: str, root: Path, extra: list[str], first: Path | None) -> dict
     else:
         share_bootstrap(first, run, name)
         cmd = [*seal, "--resume", str(run)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"{name}: seal run exited {proc.returncode}")
+    wall, peak, code = run_child(cmd)
+    if code:
+        raise SystemExit(f"{name}: seal run exited {code}")
     summary = json.loads((run / "summary.json").read_text())
-    summary["wall_s"] = time.perf_counter() - start
-    summary["peak_gb"] = usage.ru_maxrss / 1024 / 1024  # KiB on Linux
+    summary["wall_s"] = wall
+    summary["peak_gb"] = peak
     summary["shared"] = first is not None
     return summary
 

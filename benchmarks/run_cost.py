@@ -1,0 +1,96 @@
+"""What the README's main job costs: wall time per stage and peak memory of `seal run`.
+
+Runs the embedded default (`seal --quiet run`, plus any `--set` overrides) as a child
+process, `--repeats` times, each in a fresh run directory. Stage times come from the run's
+`manifest.json` (when each stage finished, from the start of the run); peak memory is the
+child's max RSS from `wait4`. Quote it from a quiet machine: on shared cores the seconds
+stretch (memory does not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python benchmarks/run_cost.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import markdown_table, report, run_child
+
+
+def one_run(root: Path, sets: list[str]) -> dict:
+    cmd = [sys.executable, "-m", "seal.cli", "--quiet", "run", "--name", "cost"]
+    cmd += ["--set", f"runs_dir={root}", *(x for s in sets for x in ("--set", s))]
+    wall, peak, code = run_child(cmd)
+    if code:
+        raise SystemExit(f"seal run exited {code}")
+    manifest = json.loads((root / "cost" / "manifest.json").read_text())
+    start = manifest["created"]
+    stages = {k: v["done"] - start for k, v in manifest["stages"].items() if "done" in v}
+    summary = json.loads((root / "cost" / "summary.json").read_text())
+    return {
+        "wall_s": wall,
+        "peak_gb": peak,
+        "stages": stages,
+        "accuracy": (
+            summary["base"]["metrics"]["accuracy"],
+            summary["final"]["metrics"]["accuracy"],
+        ),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--set", action="append", default=[], help="extra seal --set overrides")
+    ap.add_argument("--no-append", action="store_true")
+    args = ap.parse_args()
+
+    runs = []
+    for i in range(args.repeats):
+        with tempfile.TemporaryDirectory(prefix="seal-cost-") as tmp:
+            runs.append(one_run(Path(tmp), args.set))
+        r = runs[-1]
+        print(f"run {i + 1}: {r['wall_s']:.0f} s, peak {r['peak_gb']:.2f} GB", flush=True)
+    stages = list(runs[0]["stages"])
+    rows = [
+        [
+            f"run {i + 1}",
+            *(f"{r['stages'].get(s, float('nan')):.0f}" for s in stages),
+            f"{r['wall_s'] / 60:.1f}",
+            f"{r['peak_gb']:.2f}",
+            f"{100 * r['accuracy'][0]:.1f} → {100 * r['accuracy'][1]:.1f}",
+        ]
+        for i, r in enumerate(runs)
+    ]
+    table = markdown_table(
+        [
+            "",
+            *(f"{s} done (s)" for s in stages),
+            "wall min",
+            "peak GB",
+            "test accuracy",
+        ],
+        rows,
+    )
+    notes = (
+        f"Median of {len(runs)}: **{statistics.median(r['wall_s'] for r in runs) / 60:.1f} "
+        f"min**, peak resident memory **{statistics.median(r['peak_gb'] for r in runs):.2f} "
+        "GB** (targets: <= 10 min, <= 3 GB). Stage columns: seconds from the start of the run "
+        "until the stage finished (from manifest.json); the loop stops early when validation "
+        "stops improving (`run.patience`)."
+    )
+    report(
+        "`seal run` cost: wall time and memory (tiny, default config)",
+        table,
+        notes,
+        append=not args.no_append,
+    )
+
+
+if __name__ == "__main__":
+    main()
