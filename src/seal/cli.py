@@ -520,11 +520,23 @@ def critic_train(
     )
     _refuse_existing(output, force)
     metrics = train_and_save(cfg, output, labels_file)
-    out.print(
-        f"critic: AUROC {metrics['auroc']:.3f}, accuracy {metrics['accuracy']:.3f}, "
-        f"ECE {metrics['ece']:.3f}, self-labels kept {metrics['self_label']['kept_fraction']:.0%} "
-        f"(accuracy {metrics['self_label']['accuracy'] or 0:.1%}), injections caught "
-        f"{metrics['injection']['caught']:.0%} -> {output}"
+    out.print(f"critic: {_critic_summary(metrics)} -> {output}")
+
+
+def _critic_summary(metrics: dict[str, Any]) -> str:
+    """One line of held-out metrics; a metric that could not be measured (no held-out
+    problems, one class only) shows as ``-``."""
+
+    def fmt(value: float | None, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
+    boot = (metrics.get("bootstrap") or {}).get("auroc")
+    sl = metrics["self_label"]
+    return (
+        f"AUROC {fmt(metrics['auroc'], '.3f')} (bootstrap only {fmt(boot, '.3f')}), "
+        f"accuracy {fmt(metrics['accuracy'], '.3f')}, ECE {fmt(metrics['ece'], '.3f')}, "
+        f"self-labels kept {sl['kept_fraction']:.0%} (accuracy {fmt(sl['accuracy'], '.1%')}), "
+        f"injections caught {fmt(metrics['injection']['caught'], '.0%')}"
     )
 
 

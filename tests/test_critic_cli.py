@@ -1,0 +1,118 @@
+"""`seal critic train` / `seal critic score` end to end, as a user runs them, and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+SMALL = [
+    "--set", "eval.levels=[1,4]",
+    "--set", "sampling.max_new_tokens=200",
+    "--set", "critic.problems_per_level=3",
+    "--set", "critic.samples_per_problem=4",
+    "--set", "critic.epochs=1",
+    "--labels", "6",
+    "--no-steps",
+]  # fmt: skip
+
+
+def _one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """One small critic trained through the CLI, shared by the tests below."""
+    import sys
+
+    from seal.cli import main
+
+    out = tmp_path_factory.mktemp("critic") / "critic"
+    argv = sys.argv
+    sys.argv = ["seal", "--quiet", "critic", "train", "--output", str(out), *SMALL]
+    try:
+        main()
+    finally:
+        sys.argv = argv
+    return out
+
+
+def test_train_writes_adapter_and_metrics(trained: Path) -> None:
+    for name in ("adapter_config.json", "adapter_model.safetensors", "metrics.json",
+                 "config.yaml", "trajectories.jsonl"):  # fmt: skip
+        assert (trained / name).is_file(), name
+    m = json.loads((trained / "metrics.json").read_text())
+    for key in ("auroc", "accuracy", "ece"):
+        assert key in m
+    assert 0.0 <= m["self_label"]["kept_fraction"] <= 1.0
+    assert "accuracy" in m["self_label"]
+    assert m["injection"]["caught"] is None or 0.0 <= m["injection"]["caught"] <= 1.0
+    assert m["labels"] == 6 and 0 < m["labels_good"] < 6  # balanced, both classes
+    trajs = [json.loads(line) for line in (trained / "trajectories.jsonl").read_text().splitlines()]
+    assert len(trajs) == 2 * 3 * 4  # levels x problems x samples
+
+
+def test_score_file(trained: Path, tmp_path: Path, seal_cli) -> None:
+    q = "Mia has 5 apples. She buys 3 more. How many now?"
+    rows = [{"prompt": q, "solution": f"5 + 3 = {n}\n#### {n}"} for n in (8, 9)]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, out, err = seal_cli(
+        "critic", "score", "--critic", str(trained), "--input", str(inp),
+        "--output", str(tmp_path / "out.jsonl"),
+    )  # fmt: skip
+    assert code == 0, err
+    scored = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(scored) == 2
+    for row, src in zip(scored, rows, strict=True):
+        assert row["solution"] == src["solution"]
+        assert 0.0 <= row["p_good"] <= 1.0 and row["entropy"] >= 0.0
+
+
+def test_existing_output_is_refused_and_kept(trained: Path, seal_cli) -> None:
+    before = (trained / "metrics.json").read_bytes()
+    code, _, err = seal_cli("critic", "train", "--output", str(trained), *SMALL)
+    _one_line_error(code, err, "already exists", "--force")
+    assert (trained / "metrics.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("rows", "needles"),
+    [
+        ([{"prompt": "q", "solution": "s", "label": "good"}] * 6, ["all 6 labels are good"]),
+        (
+            [{"prompt": "q", "solution": s, "label": y} for s, y in (("s", 1), ("t", 0))],
+            ["only 2 labelled", "--labels 6"],
+        ),
+        ([{"prompt": "q", "label": 1}], ["labels.jsonl:1", "solution"]),
+        ([{"prompt": "q", "solution": "s", "label": "maybe"}], ["labels.jsonl:1", "good/bad"]),
+    ],
+)  # fmt: skip
+def test_bad_labels_file(rows, needles, tmp_path: Path, seal_cli) -> None:
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "critic"
+    code, _, err = seal_cli(
+        "critic", "train", "--output", str(out), "--labels-file", str(labels), *SMALL
+    )
+    _one_line_error(code, err, *needles)
+    assert not out.exists()  # nothing half-written
+
+
+def test_train_without_heldout_problems(tmp_path: Path, seal_cli) -> None:
+    """No held-out share: the metrics that need one are null and print as '-'."""
+    out = tmp_path / "critic"
+    code, stdout, err = seal_cli(
+        "critic", "train", "--output", str(out), "--set", "critic.heldout_fraction=0", *SMALL
+    )
+    assert code == 0, err
+    assert "AUROC - (bootstrap only -)" in " ".join(stdout.split())
+    assert json.loads((out / "metrics.json").read_text())["auroc"] is None
