@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -558,6 +559,9 @@ def critic_score(
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     err_console = Console(stderr=True)
+    # a deprecation inside transformers' own gradient-checkpointing check, on every model
+    # load; nothing a seal user can act on
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
     try:
         app(standalone_mode=False)
     except SealError as err:

@@ -75,7 +75,7 @@ class Critic:
         """Left-padded ids and mask; over-long prompts lose their beginning, never the verdict."""
         rows = []
         for p in prompts:
-            ids = self.tokenizer(p, add_special_tokens=True)["input_ids"]
+            ids = self.tokenizer(p, add_special_tokens=True, verbose=False)["input_ids"]
             rows.append(ids[-self.context :])
         width = bucket_width(max(len(r) for r in rows))
         pad = self.tokenizer.pad_token_id or 0

@@ -135,7 +135,7 @@ class HFSampler:
     def encode(self, prompts: list[str]) -> list[list[int]]:
         encoded = []
         for i, prompt in enumerate(prompts):
-            ids = self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+            ids = self.tokenizer(prompt, add_special_tokens=True, verbose=False)["input_ids"]
             if not ids:
                 raise SealError(f"prompt {i} encodes to no tokens; give it some text")
             encoded.append(ids)
