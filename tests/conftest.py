@@ -42,6 +42,21 @@ def seal_cli(capsys, monkeypatch):
     return call
 
 
+def _assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture
+def one_line_error():
+    """``one_line_error(code, stderr, *needles)``: exit code 2 and exactly one stderr line,
+    containing every needle (the project's promise for bad input)."""
+    return _assert_one_line_error
+
+
 def toy_config(tmp_path: Path) -> SealConfig:
     return SealConfig.model_validate(
         {

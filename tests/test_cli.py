@@ -68,14 +68,6 @@ def test_eval_writes_run_dir_and_json(tmp_path: Path, run, capsys, monkeypatch) 
     assert "level" in out and "accuracy" in out
 
 
-def _one_line_error(code: int, err: str, *needles: str) -> None:
-    assert code == 2
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
@@ -87,11 +79,13 @@ def _one_line_error(code: int, err: str, *needles: str) -> None:
         (["--set", "sampling.temprature=1"], ["sampling.temprature", "temperature"]),
     ],
 )
-def test_bad_arguments(args, needles, tmp_path: Path, run, capsys, monkeypatch) -> None:
+def test_bad_arguments(
+    one_line_error, args, needles, tmp_path: Path, run, capsys, monkeypatch
+) -> None:
     code, _, err = run(
         ["eval", "--limit", "1", "--set", f"runs_dir={tmp_path}", *args], capsys, monkeypatch
     )
-    _one_line_error(code, err, *needles)
+    one_line_error(code, err, *needles)
 
 
 @pytest.mark.parametrize(
@@ -105,7 +99,7 @@ def test_bad_arguments(args, needles, tmp_path: Path, run, capsys, monkeypatch) 
     ],
 )
 def test_bad_data_file_keeps_earlier_output(
-    content, needles, tmp_path: Path, run, capsys, monkeypatch
+    one_line_error, content, needles, tmp_path: Path, run, capsys, monkeypatch
 ) -> None:
     data = tmp_path / "data.jsonl"
     data.write_bytes(content)
@@ -124,7 +118,7 @@ def test_bad_data_file_keeps_earlier_output(
         capsys,
         monkeypatch,
     )
-    _one_line_error(code, err, *needles)
+    one_line_error(code, err, *needles)
     assert out_json.read_text() == '{"earlier": true}'
 
 
@@ -151,10 +145,12 @@ def test_eval_on_user_problems(tmp_path: Path, run, capsys, monkeypatch) -> None
     assert result["n"] == 1 and result["split"] == str(data)
 
 
-def test_pretrain_refuses_existing_dir(tmp_path: Path, run, capsys, monkeypatch) -> None:
+def test_pretrain_refuses_existing_dir(
+    one_line_error, tmp_path: Path, run, capsys, monkeypatch
+) -> None:
     (tmp_path / "keep.txt").write_text("mine")
     code, _, err = run(
         ["pretrain-tiny", "--out", str(tmp_path), "--steps", "1"], capsys, monkeypatch
     )
-    _one_line_error(code, err, "--force")
+    one_line_error(code, err, "--force")
     assert (tmp_path / "keep.txt").read_text() == "mine"

@@ -20,14 +20,6 @@ SMALL = [
 ]  # fmt: skip
 
 
-def _one_line_error(code: int, err: str, *needles: str) -> None:
-    assert code == 2
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
     """One small critic trained through the CLI, shared by the tests below."""
@@ -77,10 +69,10 @@ def test_score_file(trained: Path, tmp_path: Path, seal_cli) -> None:
         assert 0.0 <= row["p_good"] <= 1.0 and row["entropy"] >= 0.0
 
 
-def test_existing_output_is_refused_and_kept(trained: Path, seal_cli) -> None:
+def test_existing_output_is_refused_and_kept(one_line_error, trained: Path, seal_cli) -> None:
     before = (trained / "metrics.json").read_bytes()
     code, _, err = seal_cli("critic", "train", "--output", str(trained), *SMALL)
-    _one_line_error(code, err, "already exists", "--force")
+    one_line_error(code, err, "already exists", "--force")
     assert (trained / "metrics.json").read_bytes() == before
 
 
@@ -96,14 +88,14 @@ def test_existing_output_is_refused_and_kept(trained: Path, seal_cli) -> None:
         ([{"prompt": "q", "solution": "s", "label": "maybe"}], ["labels.jsonl:1", "good/bad"]),
     ],
 )  # fmt: skip
-def test_bad_labels_file(rows, needles, tmp_path: Path, seal_cli) -> None:
+def test_bad_labels_file(one_line_error, rows, needles, tmp_path: Path, seal_cli) -> None:
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "critic"
     code, _, err = seal_cli(
         "critic", "train", "--output", str(out), "--labels-file", str(labels), *SMALL
     )
-    _one_line_error(code, err, *needles)
+    one_line_error(code, err, *needles)
     assert not out.exists()  # nothing half-written
 
 

@@ -126,14 +126,15 @@ def test_seal_solve_shows_tree_and_budget(seal_cli, tiny, tmp_path: Path) -> Non
         ("   ", "problem text is empty"),
     ],
 )
-def test_solve_a_problem_the_model_cannot_take(seal_cli, tiny, tmp_path, question, needle):
+def test_solve_a_problem_the_model_cannot_take(
+    seal_cli, one_line_error, tiny, tmp_path, question, needle
+):
     """Longer than the model's context, or empty: one line naming the fix, for every
     search method, before anything is generated."""
     critic = _critic_dir(tiny, tmp_path)
     for method in ("greedy", "tot"):
         code, _, err = seal_cli("solve", question, "--search", method, "--critic", str(critic))
-        lines = [line for line in err.splitlines() if line.strip()]
-        assert code == 2 and len(lines) == 1 and needle in lines[0], err
+        one_line_error(code, err, needle)
 
 
 def test_seal_eval_with_search(seal_cli, tiny, tmp_path: Path) -> None:

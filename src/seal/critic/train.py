@@ -65,19 +65,17 @@ def _accumulate(
     loss. Returns its value."""
     target = torch.tensor([1 - e.label for e in batch], device=weight.device)
     norm = weight[target].sum()
+    templates = (0, 1) if settings.consistency > 0 else (0,)
     size = settings.micro_batch_size
-    judgings = 2 if settings.consistency > 0 else 1
     total = 0.0
     for i in range(0, len(batch), size):
         part, t = batch[i : i + size], target[i : i + size]
         with train_autocast(weight.device, critic.bf16):
-            logits = critic.label_logits(_prompts(critic, part, 0))
-        loss = F.cross_entropy(logits, t, weight=weight, reduction="sum") / norm
-        if judgings == 2:
-            with train_autocast(weight.device, critic.bf16):
-                again = critic.label_logits(_prompts(critic, part, 1))
-            loss = loss + F.cross_entropy(again, t, weight=weight, reduction="sum") / norm
-            loss = loss / 2 + settings.consistency * sym_kl(logits, again) * len(part) / len(batch)
+            logits = [critic.label_logits(_prompts(critic, part, k)) for k in templates]
+        ce = sum(F.cross_entropy(x, t, weight=weight, reduction="sum") for x in logits)
+        loss = ce / (norm * len(logits))
+        if len(logits) == 2:
+            loss = loss + settings.consistency * sym_kl(*logits) * len(part) / len(batch)
         loss.backward()
         total += loss.item()
     return total
