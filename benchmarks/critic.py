@@ -3,7 +3,8 @@
 Samples trajectories once (pool split, all levels), then trains a fresh critic adapter per
 setting on the same trajectories and measures it on the same held-out problems:
 labels 50 / 100 / 200 / 400, and at 200 labels without the inconsistency penalty, without
-step critique, with the self-consistency filter and with contrastive labels; for the
+step critique, with self-labels by the critic alone (no self-consistency votes), with
+the self-consistency filter and with contrastive labels; for the
 200-label critic, each way of combining outcome and step verdicts into the reward. Also
 times scoring (trajectories per second).
 """
@@ -60,7 +61,7 @@ def reward_combinations(critic: Critic, trajs, cfg: CriticConfig) -> list[list[s
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--problems-per-level", type=int, default=80)
+    ap.add_argument("--problems-per-level", type=int, default=48)
     ap.add_argument("--samples", type=int, default=4)
     ap.add_argument("--labels", default="50,100,200,400")
     ap.add_argument("--no-ablations", action="store_true")
@@ -96,6 +97,10 @@ def main() -> None:
         settings += [
             ("labels=200, no inconsistency penalty", base.model_copy(update={"consistency": 0.0})),
             ("labels=200, no step critique", base.model_copy(update={"steps": False})),
+            (
+                "labels=200, self-labels by critic alone (no votes)",
+                base.model_copy(update={"vote_weight": 0.0}),
+            ),
             (
                 "labels=200, self-consistency filter",
                 base.model_copy(update={"self_consistency": True}),
@@ -168,6 +173,7 @@ def main() -> None:
                 "batch_size",
                 "lr",
                 "entropy_threshold",
+                "vote_weight",
                 "consistency",
                 "injections",
                 "steps",

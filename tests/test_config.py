@@ -88,3 +88,16 @@ def test_preset_sits_below_yaml_and_flags(tmp_path: Path) -> None:
     assert cfg.run.samples == 500  # from the preset
     assert cfg.run.top_k == 7  # YAML beats preset
     assert cfg.run.iterations == 2  # flag beats preset
+
+
+def test_seal_run_default_preset_halves_the_critic_bootstrap() -> None:
+    """`seal critic train` gets the full critic schedule; `seal run` (tiny-cpu) a half-size
+    one so the loop fits its time budget, unless the user sets it."""
+    from seal.config import PRESETS
+
+    alone = load_config(None, {})
+    run = load_config(None, {}, PRESETS["tiny-cpu"])
+    assert run.critic.epochs < alone.critic.epochs
+    assert run.critic.problems_per_level < alone.critic.problems_per_level
+    mine = load_config(None, {"critic.epochs": 5}, PRESETS["tiny-cpu"])
+    assert mine.critic.epochs == 5

@@ -14,8 +14,14 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import CriticConfig
 from seal.critic.data import Trajectory, balanced, outcome_examples, read_labels, step_examples
-from seal.critic.model import Critic, combine, two_way_entropy
-from seal.critic.pipeline import agreement, run_critic_training, self_label
+from seal.critic.model import Critic, Verdict, combine, two_way_entropy
+from seal.critic.pipeline import (
+    agreement,
+    run_critic_training,
+    self_label,
+    vote_share,
+    with_votes,
+)
 from seal.critic.prompt import label_tokens
 from seal.critic.train import _accumulate, train_critic
 from seal.errors import SealError
@@ -154,6 +160,54 @@ def test_self_label_keeps_only_confident(peft_model, tiny) -> None:
         k.truth == int(v.p_good >= 0.5)
         for k, v in zip(kept, [v for v in verdicts if v.entropy < cut], strict=True)
     )
+
+
+def test_injected_solutions_are_negatives_whatever_their_math() -> None:
+    trajs = _trajs(10)  # as many right as wrong
+    truth = {t.solution: t.truth for t in trajs}
+    examples = outcome_examples(trajs, random.Random(0), "1", injections=0.5, steps=False)
+    injected = [e for e in examples if e.solution not in truth]
+    assert len(examples) == len(trajs) + len(injected)
+    assert all(e.label == 0 for e in injected)
+    originals = [truth[e.solution.rsplit("\n", 1)[0]] for e in injected]
+    assert originals.count(1) == originals.count(0) == len(trajs) // 4  # half of each class
+
+
+def test_vote_share_counts_the_prompts_samples() -> None:
+    ts = [
+        Trajectory("a", "q", "s1", "4"),
+        Trajectory("a", "q", "s2", "4"),
+        Trajectory("a", "q", "s3", "5"),
+        Trajectory("a", "q", "s4", None),
+        Trajectory("b", "q", "s5", "4"),
+    ]
+    assert vote_share(ts) == pytest.approx([0.5, 0.5, 0.25, 0.0, 1.0])
+
+
+def test_votes_sharpen_or_soften_the_verdict() -> None:
+    v = [Verdict(0.7, two_way_entropy(0.7))] * 3
+    assert with_votes(v, [1.0, 0.5, 0.0], 0.0) == v  # weight 0: the critic alone
+    agreed, split, lone = with_votes(v, [1.0, 0.5, 0.0], 1.0)
+    assert agreed.p_good > 0.7 and agreed.entropy < v[0].entropy  # most samples agree
+    assert split.p_good == pytest.approx(0.7)  # a 50/50 vote changes nothing
+    assert lone.p_good < 0.7 and lone.entropy > v[0].entropy  # nobody else agrees
+    assert agreed.entropy == pytest.approx(two_way_entropy(agreed.p_good))
+
+
+def test_self_label_votes_count_the_whole_population(peft_model, tiny) -> None:
+    """Votes come from every sample of a prompt, labelled ones included: a lone answer
+    among the unlabelled remainder is not a unanimous one."""
+    critic = Critic(peft_model, tiny.tokenizer)
+    everyone = [Trajectory("a", "q", f"s{i}", "4" if i < 3 else "9", 1) for i in range(4)]
+    rest = everyone[3:]  # the only "9"; the three "4"s were labelled by hand
+    verdicts = [Verdict(0.6, two_way_entropy(0.6))]
+    _, alone = self_label(critic, rest, 0.7, False, verdicts=verdicts, vote_weight=2.0)
+    _, among = self_label(
+        critic, rest, 0.7, False, verdicts=verdicts, vote_weight=2.0, population=everyone
+    )
+    assert alone["kept_good"] == 1  # counted alone it looks unanimous: good
+    assert among["kept_good"] == 0  # one of four answers: bad
+    assert among["vote_weight"] == 2.0
 
 
 def test_agreement_with_majority() -> None:

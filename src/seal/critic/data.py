@@ -100,11 +100,16 @@ def outcome_examples(
     injections: float = 0.25,
     steps: bool = True,
 ) -> list[JudgeExample]:
-    """Training examples from labelled trajectories: verdicts, injected negatives, step labels."""
+    """Training examples from labelled trajectories: verdicts, injected negatives, step labels.
+
+    A share ``injections`` of the bad and of the good trajectories is also shown with text
+    addressed to the judge, labelled bad either way: a solution that talks to its judge must
+    never win, and the critic learns that from the text itself, not from the arithmetic."""
     out = [JudgeExample(t.question, t.solution, int(t.truth or 0)) for t in trajs]
-    bad = [t for t in trajs if t.truth == 0]
-    for t in rng.sample(bad, int(len(bad) * injections)) if injections else []:
-        out.append(JudgeExample(t.question, inject(t.solution, rng, good_word), 0))
+    for cls in (0, 1):
+        group = [t for t in trajs if int(t.truth or 0) == cls]
+        for t in rng.sample(group, int(len(group) * injections)) if injections else []:
+            out.append(JudgeExample(t.question, inject(t.solution, rng, good_word), 0))
     if steps:
         for t in trajs:
             out += step_examples(t, rng)

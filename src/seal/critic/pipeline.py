@@ -5,18 +5,20 @@
 3. Label ``labels`` trajectories (balanced) with the task's verifier, or read a user file.
 4. Train the critic adapter (CE + inconsistency penalty, injected negatives, step labels).
 5. Self-annotation: the critic labels the unlabelled rest; verdicts with entropy below the
-   threshold (and, optionally, agreeing with self-consistency) are kept; retrain on both.
+   threshold are kept; retrain on both. Self-consistency (how many of the prompt's samples
+   reach the same answer) can sharpen the verdict (``vote_weight``) or filter it.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter, defaultdict
 from typing import Any
 
 from seal.config import CriticConfig
 from seal.critic.data import Trajectory, balanced, outcome_examples
-from seal.critic.model import Critic, Verdict
+from seal.critic.model import Critic, Verdict, two_way_entropy
 from seal.critic.train import heldout_metrics, train_critic
 from seal.errors import SealError
 from seal.generation.base import Sampler, SamplingParams
@@ -65,6 +67,33 @@ def agreement(trajs: list[Trajectory]) -> dict[int, bool]:
     return out
 
 
+def vote_share(trajs: list[Trajectory]) -> list[float]:
+    """Share of each trajectory's prompt's samples that reach the same answer (0 without one)."""
+    by_problem: dict[str, Counter] = defaultdict(Counter)
+    for t in trajs:
+        by_problem[t.problem_id][t.answer] += 1
+    return [
+        0.0
+        if t.answer is None
+        else by_problem[t.problem_id][t.answer] / sum(by_problem[t.problem_id].values())
+        for t in trajs
+    ]
+
+
+def with_votes(verdicts: list[Verdict], shares: list[float], weight: float) -> list[Verdict]:
+    """Verdicts sharpened by self-consistency: log-odds of p(good) plus ``weight`` x
+    (2 x vote share - 1), so an answer most samples agree on leans good, a lone one bad,
+    and a 50/50 split leaves the critic's verdict as it is. ``weight`` 0 changes nothing."""
+    if weight == 0:
+        return verdicts
+    out = []
+    for v, share in zip(verdicts, shares, strict=True):
+        p = min(max(v.p_good, 1e-9), 1 - 1e-9)
+        q = 1 / (1 + math.exp(-(math.log(p / (1 - p)) + weight * (2 * share - 1))))
+        out.append(Verdict(q, two_way_entropy(q)))
+    return out
+
+
 def self_label(
     critic: Critic,
     trajs: list[Trajectory],
@@ -72,14 +101,25 @@ def self_label(
     use_consistency: bool,
     quiet: bool = True,
     verdicts: list[Verdict] | None = None,
+    vote_weight: float = 0.0,
+    population: list[Trajectory] | None = None,
 ) -> tuple[list[Trajectory], dict[str, Any]]:
     """Confident critic labels for unlabelled trajectories, with their audit against truth
-    (``verdicts``: the critic's, when the caller has already scored them)."""
+    (``verdicts``: the critic's, when the caller has already scored them). With
+    ``vote_weight`` the verdicts are first combined with self-consistency (``with_votes``);
+    with ``use_consistency`` a label must also agree with the prompt's majority answer.
+    Votes are counted over ``population`` (default ``trajs``): every sample of the prompts,
+    labelled ones included, not only the unlabelled remainder."""
     if verdicts is None:
         verdicts = critic.score(
             [t.question for t in trajs], [t.solution for t in trajs], quiet=quiet
         )
-    agree = agreement(trajs)
+    every = population if population is not None else trajs
+    index = {(t.problem_id, t.solution): i for i, t in enumerate(every)}
+    shares_all, agree_all = vote_share(every), agreement(every)
+    pos = [index[(t.problem_id, t.solution)] for t in trajs]
+    verdicts = with_votes(verdicts, [shares_all[i] for i in pos], vote_weight)
+    agree = {k: agree_all[i] for k, i in enumerate(pos)}
     kept = []
     for i, (t, v) in enumerate(zip(trajs, verdicts, strict=True)):
         if v.entropy >= threshold:
@@ -98,6 +138,7 @@ def self_label(
         "kept_fraction": len(kept) / max(1, len(trajs)),
         "accuracy": sum(a == b for a, b in known) / len(known) if known else None,
         "kept_good": sum(k.truth == 1 for k in kept),
+        "vote_weight": vote_weight,
         "by_threshold": threshold_curve(verdicts, truth),
         "by_threshold_consistent": threshold_curve(verdicts, truth, mask=consistent),
     }
@@ -183,7 +224,13 @@ def run_critic_training(
         report["bootstrap_heldout"] = heldout_metrics(critic, heldout, plan.seed)
     if plan.self_label and unlabelled:
         kept, stats = self_label(
-            critic, unlabelled, plan.entropy_threshold, plan.self_consistency, quiet=quiet
+            critic,
+            unlabelled,
+            plan.entropy_threshold,
+            plan.self_consistency,
+            quiet=quiet,
+            vote_weight=plan.vote_weight,
+            population=train_side,
         )
         report["self_label"] = stats
         if kept:

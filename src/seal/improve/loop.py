@@ -272,6 +272,7 @@ class Loop:
                 c.self_consistency,
                 self.quiet,
                 verdicts=verdicts,  # the scores from above: the critic has not changed since
+                vote_weight=c.vote_weight,
             )
             critic_report = stats
             if kept:
