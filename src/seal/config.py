@@ -190,7 +190,7 @@ class RunConfig(_Section):
     sft_lr: float = Field(5e-4, gt=0)
     sft_weight_decay: float = Field(0.01, ge=0)
     critic_update: bool = True
-    critic_update_size: int = Field(160, ge=1)
+    critic_update_size: int = Field(96, ge=1)
     """Most new self-labels the critic trains on per iteration (plus half as many replayed
     bootstrap labels, one epoch)."""
     validation_per_level: int = Field(30, ge=1)
