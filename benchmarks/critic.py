@@ -125,6 +125,9 @@ def main() -> None:
                 f"{r['bootstrap_heldout']['auroc']:.3f}",
                 f"{h['auroc']:.3f}",
                 "-" if h.get("within_problem") is None else f"{h['within_problem']:.3f}",
+                "-"
+                if h.get("within_problem_voted") is None
+                else f"{h['within_problem_voted']:.3f}",
                 f"{h['accuracy']:.3f}",
                 f"{h['ece']:.3f}",
                 f"{sl.get('kept_fraction', 0):.2f}",
@@ -146,6 +149,7 @@ def main() -> None:
             "AUROC (bootstrap only)",
             "AUROC",
             "within-problem order",
+            "... with votes",
             "accuracy",
             "ECE",
             "self-labels kept",
@@ -161,7 +165,9 @@ def main() -> None:
         f"30% of problems. Scoring speed: **{score_rate:.1f} trajectories/s** (batch 32). "
         "'AUROC (bootstrap only)' is before self-labelling; the other columns after "
         "retraining. 'within-problem order': share of (right, wrong) pairs of the same problem "
-        "ranked right (what top-k selection needs). Columns after "
+        "ranked right (what top-k selection needs); '... with votes': the same for the verdict "
+        "sharpened by self-consistency (`critic.vote_weight`), the loop's selection score. "
+        "Columns after "
         "retraining on bootstrap + kept self-labels. Critic settings: "
         + ", ".join(
             f"{k}={v}"

@@ -72,10 +72,9 @@ def toy_config(tmp_path: Path) -> SealConfig:
             },
             "run": {
                 "iterations": 2,
-                "train_levels": [1, 4],
                 "prompts_per_level": 2,
                 "samples": 3,
-                "top_k": 1,
+                "top_k": 2,
                 "validation_per_level": 3,
                 "test_per_level": 3,
                 "audit_size": 4,

@@ -93,3 +93,70 @@ def test_grpo_moves_policy_toward_rewarded_completions(tiny) -> None:
     for n, p in model.named_parameters():
         if n in critic_before:
             assert torch.equal(p, critic_before[n]), n  # only the policy adapter moved
+
+
+def test_selection_keeps_distinct_texts_only() -> None:
+    cands = [
+        Candidate("p", "x = 1 + 2 = 3.\n#### 3", "3", 0.9),
+        Candidate("p", "x = 1 + 2 = 3.\n#### 3 ", "3", 0.8),  # the same text, spaced
+        Candidate("p", "x  = 1 + 2 = 3.\n####  3", "3", 0.7),  # the same text, spaced
+        Candidate("p", "x = 2 + 1 = 3.\n#### 3", "3", 0.6),  # another right path
+    ]
+    kept = select_top_k(cands, k=3, min_score=0.5)["p"]
+    assert [c.score for c in kept] == [0.9, 0.6]
+
+
+def test_rule_scores() -> None:
+    from seal.improve.select import rule_scores
+
+    rows = [
+        {"prompt_id": "a", "answer": "3", "truth": 1, "score": 0.2},
+        {"prompt_id": "a", "answer": "3", "truth": 1, "score": 0.9},
+        {"prompt_id": "a", "answer": "4", "truth": 0, "score": 0.7},
+    ]
+    assert rule_scores(rows, "critic") == [0.2, 0.9, 0.7]
+    assert rule_scores(rows, "oracle") == [1.0, 1.0, 0.0]
+    assert rule_scores(rows, "majority") == [1.0, 1.0, 0.0]
+    assert rule_scores(rows, "none") == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "levels"),
+    [
+        ({1: 1.0, 2: 0.97, 3: 0.95, 4: 0.93, 5: 0.5, 6: 0.1, 7: 0.0}, [5, 6]),
+        ({1: 1.0, 5: 0.95, 6: 0.6, 7: 0.2, 8: 0.02}, [6, 7]),  # L5 climbed: move up
+        ({1: 1.0, 5: 0.5, 6: 0.03, 7: 0.0}, [5, 6]),  # just above the band, not at zero
+        ({1: 1.0, 5: 0.5, 6: 0.0, 7: 0.0}, [5]),  # nothing to find at zero
+        ({1: 0.99, 2: 0.98}, [2]),  # every level climbed: the hardest
+        ({4: 0.0, 5: 0.0}, [4]),  # nothing solved: the lowest
+    ],
+)
+def test_frontier_follows_validation(accuracy: dict[int, float], levels: list[int]) -> None:
+    from seal.improve.frontier import choose_levels
+
+    chosen = choose_levels(accuracy, low=0.05, high=0.9, width=2)
+    assert chosen.levels == levels
+    assert chosen.reason
+
+
+def test_kept_data_accumulates_and_replays(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from seal.improve.kept import kept_pairs, replay_pairs
+    from seal.tasks import get_task
+
+    dirs = []
+    for i in (1, 2):
+        d = tmp_path / f"iter-0{i}"
+        d.mkdir()
+        rows = [{"prompt": f"Q{i}\nAnswer:", "text": f" sol {i}"}]
+        pq.write_table(pa.Table.from_pylist(rows), d / "selected.parquet")
+        dirs.append(d)
+    assert kept_pairs(dirs) == [("Q1\nAnswer:", " sol 1"), ("Q2\nAnswer:", " sol 2")]
+    task = get_task("wordmath", levels=[1, 2])
+    problems = task.problems("train", 5)
+    replay = replay_pairs(task, problems, 4, seed=0)
+    assert len(replay) == 4 and replay == replay_pairs(task, problems, 4, seed=0)
+    by_prompt = {task.prompt(p): p for p in problems}
+    assert all(c == " " + by_prompt[p].solution for p, c in replay)

@@ -44,11 +44,22 @@ def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> Non
     ]:
         assert (d / f).exists(), f
     samples = pq.read_table(d / "iter-01" / "samples.parquet").to_pylist()
-    assert len(samples) == 4 * 3  # 2 levels x 2 prompts x 3 samples
+    levels = json.loads((d / "iter-01" / "metrics.json").read_text())["frontier"]["levels"]
+    assert len(samples) == len(levels) * 2 * 3  # frontier levels x 2 prompts x 3 samples
+    assert {r["level"] for r in samples} == set(levels)
     assert {"prompt_id", "text", "p_good", "score", "truth"} <= set(samples[0])
     metrics = json.loads((d / "iter-01" / "metrics.json").read_text())
     assert {"guards", "validation", "accepted", "audit_accuracy"} <= set(metrics)
     assert "distinct_answers_per_prompt" in metrics["guards"]
+    assert metrics["frontier"]["levels"] and metrics["frontier"]["reason"]
+    assert set(metrics["within_problem_order"]) >= {"all"}
+
+    # kept data: iteration 2 trains on every accepted selection so far plus replay
+    it1, it2 = summary["iterations"][:2]
+    selected = [len(pq.read_table(d / f"iter-0{i}" / "selected.parquet")) for i in (1, 2)]
+    kept = selected[1] + (selected[0] if it1["accepted"] else 0)
+    assert it2["train_examples"]["total"] - it2["train_examples"]["replay"] == kept
+    assert it2["train_examples"]["replay"] == int(cfg.run.replay * kept)
 
     # simulate a kill during iteration 2: its stage and everything after never happened
     resumed = tmp_path / "resumed"

@@ -58,3 +58,15 @@ def test_embedded_model_is_small_and_plain_hf() -> None:
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= files
     size = sum(p.stat().st_size for p in tiny_path().iterdir())
     assert size <= 25 * 2**20
+
+
+def test_corpus_mixes_in_a_little_of_the_stretch_levels() -> None:
+    from itertools import islice
+
+    from seal.pretrain import corpus
+
+    pairs = list(islice(corpus([1, 2], seed=0, stretch=[5], stretch_share=0.1), 2000))
+    deep = sum(c.count("\n") >= 8 for _, c in pairs)  # level 5: 9 lines
+    assert 0.06 < deep / len(pairs) < 0.14
+    plain = list(islice(corpus([1, 2], seed=0), 500))
+    assert max(c.count("\n") for _, c in plain) <= 5  # Let, start, 2 steps, check, answer

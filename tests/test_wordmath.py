@@ -1,4 +1,5 @@
 import random
+import re
 
 import pytest
 
@@ -49,22 +50,45 @@ def test_every_reference_equation_holds(level: int) -> None:
         assert equations, p.solution
         assert all(e.ok for e in equations), p.solution
         # one line per reasoning step, plus the check; the final line is the answer
-        assert sum(s.ok is not None for s in steps) >= LEVELS[level].steps[0]
+        # one computed line per operation: the level is the number of chained operations
+        assert sum(s.ok is not None for s in steps) == level + 1  # + the check line
+        assert len(p.meta["ops"]) == level
         assert p.solution.splitlines()[-1] == f"#### {p.answer}"
         assert p.solution.splitlines()[0].startswith("Let ")
         assert any(line.startswith("Check: ") for line in p.solution.splitlines())
         assert int(p.answer) > 0
 
 
-def test_levels_get_harder() -> None:
-    def mean_steps(level: int) -> float:
-        ps = _take("test", level, 200)
-        return sum(len(p.meta["ops"]) for p in ps) / len(ps)
+def test_levels_differ_in_depth_only() -> None:
+    """Every level draws numbers, operations and sentence templates from the same ranges:
+    the lowest levels already show every primitive the deepest one uses."""
 
-    means = [mean_steps(lv) for lv in sorted(LEVELS)]
-    assert means == sorted(means) and means[-1] >= 4.3
-    biggest = [max(int(p.answer) for p in _take("test", lv, 200)) for lv in sorted(LEVELS)]
-    assert biggest[0] <= 50 < biggest[-1]
+    def profile(levels: list[int]) -> tuple[set[str], set[int], int]:
+        ops, numbers, biggest = set(), set(), 0
+        for lv in levels:
+            for p in _take("train", lv, 400):
+                ops |= set(p.meta["ops"])
+                nums = [int(n) for n in re.findall(r"\d+", p.question)]
+                numbers |= set(nums)
+                biggest = max(biggest, *nums, int(p.answer))
+        return ops, numbers, biggest
+
+    low_ops, low_numbers, low_max = profile([1, 2, 3, 4])
+    high_ops, high_numbers, high_max = profile([max(LEVELS)])
+    assert high_ops <= low_ops
+    assert high_max <= low_max
+    assert len(high_numbers - low_numbers) == 0
+    assert [LEVELS[lv].steps for lv in sorted(LEVELS)] == [(d, d) for d in sorted(LEVELS)]
+
+
+def test_solutions_have_distinct_right_forms() -> None:
+    """Some steps are computed one of two ways (chosen per step), so the references of a
+    level hold several right forms of the same operation, all of which check."""
+    problems = _take("train", 3, 300)
+    pcts = [p.solution for p in problems if "pct" in p.meta["ops"]]
+    assert any("is left: " in s for s in pcts)
+    assert any("/ 100 = " in s and "is left" not in s for s in pcts)
+    assert generate(4, random.Random(11)) == generate(4, random.Random(11))
 
 
 def test_step_verifier_finds_the_wrong_step() -> None:
@@ -106,5 +130,5 @@ def test_task_interface() -> None:
     assert not task.verify(p, p.solution.replace(f"#### {p.answer}", f"#### {int(p.answer) + 1}"))
     two_shot = task.prompt(p, shots=2)
     assert two_shot.count("Question:") == 3 and two_shot.count("####") == 2
-    with pytest.raises(SealError, match="levels are 1-5"):
+    with pytest.raises(SealError, match="levels are 1-8"):
         get_task("wordmath", levels=[9])

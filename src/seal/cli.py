@@ -358,7 +358,7 @@ def run_cmd(
     set_: SetOpt = None,
 ) -> None:
     """The self-improvement loop: critic bootstrap, N iterations, final evaluation."""
-    from seal.improve.loop import Loop, seed_table
+    from seal.improve.loop import Loop
     from seal.store import RunDir
 
     flags = {
@@ -396,8 +396,34 @@ def run_cmd(
         run = RunDir.create(cfg.runs_dir, name, "run", dump_config(cfg))
     out.print(f"run directory: {run.path}")
     summary = Loop(cfg, run).execute()
-    out.print(seed_table(summary, summary.get("base_validation")))
+    out.print(_seed_table(summary, summary.get("base_validation")))
     out.print(f"-> {run.path}/summary.json")
+    _write_report(run.path)
+
+
+def _seed_table(summary: dict[str, Any], base_val: dict[str, Any] | None) -> Any:
+    """The run's accuracy table (``seal.tables.seed_rows``) for the terminal."""
+    from rich.table import Table
+
+    from seal.tables import seed_rows
+
+    head, rows = seed_rows(summary, base_val)
+    table = Table(title="accuracy (%) by level")
+    for i, h in enumerate(head):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _write_report(path: Path) -> None:
+    """The HTML report of a finished run; a run is complete without one (e.g. no matplotlib)."""
+    from seal.report import write_report
+
+    try:
+        out.print(f"report: {write_report(path)}")
+    except SealError as err:
+        out.print(f"no report: {err}")
 
 
 def _first_difference(a: Any, b: Any, prefix: str = "") -> str:

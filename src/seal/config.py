@@ -87,8 +87,12 @@ class PretrainConfig(_Section):
     """How the embedded tiny model is trained from scratch (``seal pretrain-tiny``)."""
 
     seed: int = 0
-    levels: list[int] = [1, 2, 3]
-    """wordmath levels in the training corpus: the easy ones only."""
+    levels: list[int] = [1, 2, 3, 4]
+    """wordmath levels (reasoning depths) in the training corpus, drawn uniformly."""
+    stretch_levels: list[int] = [5]
+    """Deeper levels shown a little (``stretch_share`` of the examples), so one step past
+    the corpus is a slope to climb rather than a cliff; [] = none."""
+    stretch_share: float = Field(0.02, ge=0.0, lt=1.0)
     steps: int = Field(4200, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = Field(3e-3, gt=0)
@@ -101,8 +105,12 @@ class PretrainConfig(_Section):
     vocab_size: int = Field(1024, ge=300)
     tokenizer_corpus: int = Field(20000, ge=100)
     """Problems used to train the BPE tokenizer."""
-    bf16: bool = True
-    """bfloat16 autocast on CPU (about 1.7x faster on AVX-512 machines)."""
+    bf16: bool = False
+    """bfloat16 autocast on CPU (faster on some AVX-512 machines, slower and erratic on
+    others: measure before turning it on)."""
+    threads: int = Field(1, ge=1)
+    """CPU threads for training. The weights depend on it (summation order), so it is part
+    of the recipe; one thread also keeps its pace when other work shares the machine."""
 
 
 class CriticConfig(_Section):
@@ -159,15 +167,22 @@ class RunConfig(_Section):
 
     task: str = "wordmath"
     iterations: int = Field(3, ge=1)
-    train_levels: list[int] | None = [3, 4, 5]
-    """wordmath levels whose train prompts the loop samples (all when null): by default
-    the levels the model is weak at; evaluation still covers every level."""
+    train_levels: list[int] | None = None
+    """wordmath levels whose train prompts the loop samples; null (default): the frontier,
+    chosen each iteration from the last validation (``frontier_*``)."""
+    frontier_low: float = Field(0.05, ge=0.0, le=1.0)
+    frontier_high: float = Field(0.9, ge=0.0, le=1.0)
+    """Levels whose validation accuracy lies in [frontier_low, frontier_high] are partly
+    solved: where self-training can add ability."""
+    frontier_width: int = Field(2, ge=1)
+    """Most levels sampled per iteration (the lowest ones in the band, then the ones just
+    above it)."""
     prompts_per_level: int = Field(24, ge=1)
     """Training prompts per level and iteration (new prompts every iteration)."""
     samples: int = Field(8, ge=1)
     """N: candidates sampled per prompt."""
-    top_k: int = Field(2, ge=1)
-    """k: candidates kept per prompt."""
+    top_k: int = Field(4, ge=1)
+    """k: most distinct candidates kept per prompt."""
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     max_per_answer: int | None = Field(None, ge=1)
     select: Literal["critic", "oracle", "majority", "none"] = "critic"
@@ -184,8 +199,14 @@ class RunConfig(_Section):
     ppo_kl: float = Field(0.05, ge=0)
     """Weight of the KL penalty to the frozen base model."""
     ppo_entropy: float = Field(0.001, ge=0)
-    continue_policy: bool = True
-    """Fine-tune each iteration from the last accepted policy (False: restart from the base)."""
+    accumulate: bool = True
+    """Train on the selections of every accepted iteration so far, not only the newest."""
+    replay: float = Field(1.0, ge=0.0)
+    """Reference solutions of the levels below the frontier replayed per kept solution
+    (the original data), so easy levels are not traded for hard ones; 0 = none."""
+    continue_policy: bool = False
+    """Fine-tune each iteration from the last accepted policy; False (default): a fresh
+    adapter on all kept data each iteration (ReST-EM), which does not compound overfitting."""
     sft_epochs: int = Field(2, ge=1)
     sft_lr: float = Field(5e-4, gt=0)
     sft_weight_decay: float = Field(0.01, ge=0)
@@ -193,8 +214,8 @@ class RunConfig(_Section):
     critic_update_size: int = Field(96, ge=1)
     """Most new self-labels the critic trains on per iteration (plus half as many replayed
     bootstrap labels, one epoch)."""
-    validation_per_level: int = Field(30, ge=1)
-    test_per_level: int = Field(100, ge=1)
+    validation_per_level: int = Field(100, ge=1)
+    test_per_level: int = Field(200, ge=1)
     tolerance: float = Field(0.01, ge=0.0)
     """Accept a new policy unless validation accuracy drops by more than this."""
     patience: int = Field(2, ge=1)

@@ -28,12 +28,17 @@ from seal.tasks.wordmath import format_prompt, iter_problems
 EOS = "<|endoftext|>"
 
 
-def corpus(levels: list[int], seed: int) -> Iterator[tuple[str, str]]:
-    """Endless (prompt, completion) pairs from the train split, levels interleaved at random."""
+def corpus(
+    levels: list[int], seed: int, stretch: list[int] | None = None, stretch_share: float = 0.0
+) -> Iterator[tuple[str, str]]:
+    """Endless (prompt, completion) pairs from the train split, levels interleaved at random;
+    a ``stretch_share`` of them from the deeper ``stretch`` levels."""
     rng = random.Random(f"corpus/{seed}")
-    streams = {lv: iter_problems("train", lv, seed) for lv in levels}
+    stretch = [lv for lv in stretch or [] if lv not in levels]
+    streams = {lv: iter_problems("train", lv, seed) for lv in [*levels, *stretch]}
     while True:
-        p = next(streams[rng.choice(levels)])
+        deep = stretch and rng.random() < stretch_share
+        p = next(streams[rng.choice(stretch if deep else levels)])
         yield format_prompt(p.question), " " + (p.solution or "")
 
 
@@ -90,7 +95,7 @@ def batches(
     tokenizer: PreTrainedTokenizerFast, cfg: PretrainConfig
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Length-bucketed batches (little padding) with loss only on completion tokens."""
-    stream = corpus(cfg.levels, cfg.seed)
+    stream = corpus(cfg.levels, cfg.seed, cfg.stretch_levels, cfg.stretch_share)
     rng = random.Random(f"batches/{cfg.seed}")
     eos = tokenizer.eos_token_id
     while True:
@@ -107,9 +112,35 @@ def batches(
             yield completion_batch(group, eos, multiple=1)  # as the shipped model was trained
 
 
-def pretrain(cfg: PretrainConfig, out: Path, quiet: bool = False, log_every: int = 0) -> dict:
-    """Train tokenizer and model, write a Hugging Face model directory to ``out``."""
+def pretrain(
+    cfg: PretrainConfig,
+    out: Path,
+    quiet: bool = False,
+    log_every: int = 0,
+    snapshot_every: int = 0,
+    snapshot_dir: Path | None = None,
+) -> dict:
+    """Train tokenizer and model, write a Hugging Face model directory to ``out``.
+
+    ``snapshot_every`` > 0 also saves the model so far to ``snapshot_dir`` every that many
+    steps (to profile a long pre-training while it runs)."""
     torch.manual_seed(cfg.seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)
+    try:
+        return _pretrain(cfg, out, quiet, log_every, snapshot_every, snapshot_dir)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _pretrain(
+    cfg: PretrainConfig,
+    out: Path,
+    quiet: bool,
+    log_every: int,
+    snapshot_every: int,
+    snapshot_dir: Path | None,
+) -> dict:
     start = time.time()
     tokenizer = train_tokenizer(cfg)
     model = build_model(cfg, len(tokenizer), tokenizer.eos_token_id)
@@ -155,6 +186,9 @@ def pretrain(cfg: PretrainConfig, out: Path, quiet: bool = False, log_every: int
                     f"step {step + 1}/{cfg.steps} loss {recent:.4f} {time.time() - start:.0f}s",
                     flush=True,
                 )
+            if snapshot_every and snapshot_dir and (step + 1) % snapshot_every == 0:
+                model.save_pretrained(snapshot_dir)
+                tokenizer.save_pretrained(snapshot_dir)
 
     out.mkdir(parents=True, exist_ok=True)
     model.eval()

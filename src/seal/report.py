@@ -268,7 +268,7 @@ def _step_html(text: str, scores: list[float] | None) -> str:
 
 
 def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
-    from seal.improve.loop import seed_rows
+    from seal.tables import seed_rows
 
     run: Path = data["run"]
     status = data["status"]

@@ -100,3 +100,28 @@ class Tracker:
                     backend.end_run()
             except Exception:  # noqa: BLE001
                 pass
+
+
+def iteration_record(m: dict[str, Any]) -> dict[str, Any]:
+    """What trackers get from one iteration's metrics (``iter-NN/metrics.json``)."""
+    return {
+        "validation": {
+            "accuracy": m["validation"]["metrics"]["accuracy"],
+            "by_level": {k: v["accuracy"] for k, v in m["validation"]["by_level"].items()},
+        },
+        "selection": {
+            "candidates": m["candidates"],
+            "selected": m["selected"],
+            "precision": m["selected_precision"],
+            "candidate_accuracy": m["candidate_accuracy"],
+            "within_problem_order": (m.get("within_problem_order") or {}).get("all"),
+        },
+        "critic": {
+            "mean_score": m["mean_score"],
+            "audit_accuracy": m["audit_accuracy"],
+            "self_label_kept": m["critic_update"].get("kept_fraction"),
+        },
+        "guards": m["guards"],
+        "train": {"sft_loss": (m["sft_losses"] or [None])[-1], **m.get("ppo", {})},
+        "accepted": m["accepted"],
+    }

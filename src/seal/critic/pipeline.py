@@ -11,15 +11,15 @@
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter, defaultdict
 from typing import Any
 
 from seal.config import CriticConfig
 from seal.critic.data import Trajectory, balanced, outcome_examples
-from seal.critic.model import Critic, Verdict, two_way_entropy
+from seal.critic.model import Critic, Verdict
 from seal.critic.train import heldout_metrics, train_critic
+from seal.critic.votes import vote_share, with_votes
 from seal.errors import SealError
 from seal.generation.base import Sampler, SamplingParams
 from seal.metrics import majority
@@ -64,33 +64,6 @@ def agreement(trajs: list[Trajectory]) -> dict[int, bool]:
         top = majority([trajs[i].answer for i in idx])
         for i in idx:
             out[i] = top is not None and trajs[i].answer == top
-    return out
-
-
-def vote_share(trajs: list[Trajectory]) -> list[float]:
-    """Share of each trajectory's prompt's samples that reach the same answer (0 without one)."""
-    by_problem: dict[str, Counter] = defaultdict(Counter)
-    for t in trajs:
-        by_problem[t.problem_id][t.answer] += 1
-    return [
-        0.0
-        if t.answer is None
-        else by_problem[t.problem_id][t.answer] / sum(by_problem[t.problem_id].values())
-        for t in trajs
-    ]
-
-
-def with_votes(verdicts: list[Verdict], shares: list[float], weight: float) -> list[Verdict]:
-    """Verdicts sharpened by self-consistency: log-odds of p(good) plus ``weight`` x
-    (2 x vote share - 1), so an answer most samples agree on leans good, a lone one bad,
-    and a 50/50 split leaves the critic's verdict as it is. ``weight`` 0 changes nothing."""
-    if weight == 0:
-        return verdicts
-    out = []
-    for v, share in zip(verdicts, shares, strict=True):
-        p = min(max(v.p_good, 1e-9), 1 - 1e-9)
-        q = 1 / (1 + math.exp(-(math.log(p / (1 - p)) + weight * (2 * share - 1))))
-        out.append(Verdict(q, two_way_entropy(q)))
     return out
 
 
@@ -221,7 +194,9 @@ def run_critic_training(
         "bootstrap_losses": losses,
     }
     if heldout:
-        report["bootstrap_heldout"] = heldout_metrics(critic, heldout, plan.seed)
+        report["bootstrap_heldout"] = heldout_metrics(
+            critic, heldout, plan.seed, vote_weight=plan.vote_weight
+        )
     if plan.self_label and unlabelled:
         kept, stats = self_label(
             critic,
@@ -241,5 +216,7 @@ def run_critic_training(
                 critic, examples, plan, quiet=quiet, epochs=plan.self_label_epochs
             )
     if heldout:
-        report["heldout"] = heldout_metrics(critic, heldout, plan.seed)
+        report["heldout"] = heldout_metrics(
+            critic, heldout, plan.seed, vote_weight=plan.vote_weight
+        )
     return report

@@ -16,6 +16,7 @@ from seal.config import CriticConfig
 from seal.critic.data import JudgeExample, Trajectory, inject
 from seal.critic.model import Critic
 from seal.critic.prompt import judge_prompt, step_prompt
+from seal.critic.votes import vote_share, with_votes
 from seal.metrics import auroc, ece
 from seal.precision import train_autocast
 from seal.progress import progress_bar
@@ -125,10 +126,16 @@ def train_critic(
 
 
 def heldout_metrics(
-    critic: Critic, trajs: list[Trajectory], seed: int = 0, quiet: bool = True
+    critic: Critic,
+    trajs: list[Trajectory],
+    seed: int = 0,
+    quiet: bool = True,
+    vote_weight: float = 1.0,
 ) -> dict[str, float]:
-    """AUROC, accuracy and ECE on labelled trajectories the critic never saw, and the share
-    of injected wrong solutions it still calls bad."""
+    """AUROC, accuracy and ECE on labelled trajectories the critic never saw, the share of
+    injected wrong solutions it still calls bad, and how it orders right above wrong
+    solutions of the same problem: alone, and sharpened by self-consistency votes at
+    ``vote_weight`` (the loop's selection score)."""
     labels = [int(t.truth or 0) for t in trajs]
     verdicts = critic.score([t.question for t in trajs], [t.solution for t in trajs], quiet=quiet)
     probs = [v.p_good for v in verdicts]
@@ -148,6 +155,9 @@ def heldout_metrics(
         "ece": ece(probs, labels),
         "injection_caught": sum(v.p_good < 0.5 for v in injected) / max(1, len(injected)),
         "within_problem": within_problem_ranking(trajs, probs),
+        "within_problem_voted": within_problem_ranking(
+            trajs, [v.p_good for v in with_votes(verdicts, vote_share(trajs), vote_weight)]
+        ),
     }
 
 

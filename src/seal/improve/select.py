@@ -1,9 +1,16 @@
-"""Keep the top-k candidates per prompt by score, without duplicates or low scorers."""
+"""Keep up to k distinct candidates per prompt by score, without low scorers.
+
+Distinct means a different text (whitespace aside): copies of the policy's favourite
+solution teach it nothing, several different right paths do (STaR, ReST-EM, RFT).
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
+
+from seal.metrics import majority
 
 
 @dataclass(frozen=True)
@@ -34,11 +41,12 @@ def select_top_k(
         per_answer: dict[str | None, int] = defaultdict(int)
         kept: list[Candidate] = []
         for c in sorted(cands, key=lambda c: -c.score):
-            if c.score < min_score or c.text.strip() in seen_text:
+            key = " ".join(c.text.split())
+            if c.score < min_score or key in seen_text:
                 continue
             if max_per_answer is not None and per_answer[c.answer] >= max_per_answer:
                 continue
-            seen_text.add(c.text.strip())
+            seen_text.add(key)
             per_answer[c.answer] += 1
             kept.append(c)
             if len(kept) == k:
@@ -46,3 +54,25 @@ def select_top_k(
         if kept:
             out[pid] = kept
     return out
+
+
+def rule_scores(rows: list[dict[str, Any]], rule: str) -> list[float]:
+    """Each candidate row's score under a selection rule: ``critic`` (the row's ``score``),
+    ``oracle`` (the verifier's label: STaR / RFT), ``majority`` (1 for the prompt's most
+    common answer: self-consistency) or ``none`` (every candidate alike)."""
+    if rule == "critic":
+        return [float(x["score"]) for x in rows]
+    if rule == "oracle":
+        return [float(x["truth"]) for x in rows]
+    if rule == "majority":
+        answers: dict[str, list[str | None]] = defaultdict(list)
+        for x in rows:
+            answers[x["prompt_id"]].append(x["answer"])
+        top = {pid: majority(a) for pid, a in answers.items()}
+        return [
+            float(top[x["prompt_id"]] is not None and x["answer"] == top[x["prompt_id"]])
+            for x in rows
+        ]
+    if rule == "none":
+        return [1.0] * len(rows)
+    raise ValueError(f"unknown selection rule {rule!r}")

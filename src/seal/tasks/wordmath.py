@@ -1,13 +1,18 @@
-"""`wordmath`: procedurally generated GSM8K-style arithmetic word problems, levels 1-5.
+"""`wordmath`: procedurally generated GSM8K-style arithmetic word problems, levels 1-8.
 
 A problem is a short story whose sentences each change one quantity (shopping, passengers on
-a train, ages, water in a tank, work done, percentages) or a two-trains-meeting question.
-The level sets the number of reasoning steps and the size of the numbers. Generation is
-deterministic by seed and unlimited; a problem's split is a hash of its text, so the splits
-(train, pool, validation, test) never share a problem, whatever the seed.
+a train, ages, water in a tank, work done, percentages). **The level is the reasoning depth
+and nothing else**: a level-d problem chains exactly d operations, and numbers, operations
+and sentence templates are drawn from the same ranges at every level, so a model trained on
+the lower levels has seen every primitive the higher ones use (see docs/tiny-model.md, "the
+edge of competence"). Generation is deterministic by seed and unlimited; a problem's split is
+a hash of its text, so the splits (train, pool, validation, test) never share a problem.
 
-Reference solutions follow the seed's format: name the variable, write one equation per
-step, verify the last step by its inverse, end with ``#### <answer>``.
+Reference solutions follow the seed's format: name the variable, write one line per step
+that restates its sentence and computes, verify the last step by its inverse, end with
+``#### <answer>``. Some steps can be computed in two ways (``x = 12 + 5`` or ``x = 5 + 12``;
+a percentage as the part removed or the share kept), chosen at random per step, so a
+problem has several distinct right solutions as GSM8K problems do.
 """
 
 from __future__ import annotations
@@ -42,15 +47,14 @@ class Level:
     """Largest value any intermediate result may take."""
 
 
+MAX_LEVEL = 8
+START, OPERAND, CAP = (2, 60), (2, 25), 150
+"""The number ranges of every level: starting value, operands, largest intermediate value."""
+
 LEVELS: dict[int, Level] = {
-    1: Level(steps=(1, 2), start=(2, 20), operand=(1, 10), cap=50),
-    2: Level(steps=(1, 3), start=(5, 50), operand=(2, 20), cap=100),
-    3: Level(steps=(2, 4), start=(10, 100), operand=(2, 40), cap=300),
-    4: Level(steps=(3, 5), start=(10, 140), operand=(2, 55), cap=450),
-    5: Level(steps=(4, 5), start=(10, 140), operand=(2, 55), cap=450),
+    d: Level(steps=(d, d), start=START, operand=OPERAND, cap=CAP) for d in range(1, MAX_LEVEL + 1)
 }
-"""Steps overlap between neighbouring levels, so no level is a jump in length alone; the
-hard levels add longer chains and bigger numbers than the easy ones contain."""
+"""Level d = exactly d chained operations, same numbers and templates at every level."""
 
 NAMES = (
     "Mia Leo Ava Noah Emma Liam Zoe Omar Lena Ivan Sara Hugo Nina Tom Ana Ben Lucy Raj "
@@ -232,7 +236,7 @@ class _Ages(_Story):
 
     def __init__(self, rng: random.Random):
         super().__init__(rng)
-        self.people = rng.sample(NAMES, 6)
+        self.people = rng.sample(NAMES, MAX_LEVEL + 1)
         self.name = self.people[0]
         self.k = 0
 
@@ -289,7 +293,12 @@ def _feasible(op: str, x: int, lv: Level, rng: random.Random) -> int | tuple[int
     raise ValueError(op)
 
 
-def _apply(op: str, x: int, n: int | tuple[int, int], story: _Story, var: str) -> _Step:
+def _apply(
+    op: str, x: int, n: int | tuple[int, int], story: _Story, var: str, rng: random.Random
+) -> _Step:
+    """One step: its sentence, the solution line's arithmetic (one of the step's ways of
+    computing it, at random) and the check by the inverse operation."""
+    way = rng.random() < 0.5
     if op == "rate":
         a, b = n  # type: ignore[misc]
         d = a * b
@@ -298,29 +307,35 @@ def _apply(op: str, x: int, n: int | tuple[int, int], story: _Story, var: str) -
         else:
             sentence = f"{b} workers each make {a} more {story.item}."  # type: ignore[attr-defined]
         r = x + d
-        return _Step(
-            op, sentence, f"{a} * {b} = {d}, {var} = {x} + {d} = {r}.", f"{r} - {d} = {x}", r
-        )
+        if way:
+            eq = f"{a} * {b} = {d}, {var} = {x} + {d} = {r}."
+        else:
+            eq = f"{var} = {x} + {a} * {b} = {r}."
+        return _Step(op, sentence, eq, f"{r} - {d} = {x}", r)
     assert isinstance(n, int)
     sentence = story.phrase(op, n)
     if op == "add":
         r = x + n
-        return _Step(op, sentence, f"{var} = {x} + {n} = {r}.", f"{r} - {n} = {x}", r)
+        eq = f"{var} = {x} + {n} = {r}." if way else f"{var} = {n} + {x} = {r}."
+        return _Step(op, sentence, eq, f"{r} - {n} = {x}", r)
     if op == "sub":
         r = x - n
         return _Step(op, sentence, f"{var} = {x} - {n} = {r}.", f"{r} + {n} = {x}", r)
     if op == "mul":
         r = x * n
-        return _Step(op, sentence, f"{var} = {x} * {n} = {r}.", f"{r} / {n} = {x}", r)
+        eq = f"{var} = {x} * {n} = {r}." if way else f"{var} = {n} * {x} = {r}."
+        return _Step(op, sentence, eq, f"{r} / {n} = {x}", r)
     if op == "div":
         r = x // n
         return _Step(op, sentence, f"{var} = {x} / {n} = {r}.", f"{r} * {n} = {x}", r)
     if op == "pct":
         d = x * n // 100
         r = x - d
-        return _Step(
-            op, sentence, f"{x} * {n} / 100 = {d}, {var} = {x} - {d} = {r}.", f"{r} + {d} = {x}", r
-        )
+        if way:
+            eq = f"{x} * {n} / 100 = {d}, {var} = {x} - {d} = {r}."
+        else:
+            eq = f"{100 - n}% is left: {var} = {x} * {100 - n} / 100 = {r}."
+        return _Step(op, sentence, eq, f"{r} + {d} = {x}", r)
     raise ValueError(op)
 
 
@@ -347,7 +362,7 @@ def _chain_problem(rng: random.Random, lv: Level, steps: int) -> tuple[str, str,
         else:  # every op infeasible: cannot happen with the level table, but stay total
             raise RuntimeError("no feasible operation")
         var = story.people[story.k + 1] if isinstance(story, _Ages) else "x"
-        step = _apply(op, x, n, story, var)
+        step = _apply(op, x, n, story, var, rng)
         sentences.append(step.sentence)
         lines.append(f"{step.sentence[:-1]}: {step.equation}")
         ops_used.append(op)
@@ -359,42 +374,11 @@ def _chain_problem(rng: random.Random, lv: Level, steps: int) -> tuple[str, str,
     return question, "\n".join(lines), x, ops_used
 
 
-def _trains_problem(rng: random.Random, lv: Level, steps: int) -> tuple[str, str, int, list[str]]:
-    """Two trains moving toward each other: 2 steps (meeting time) or 3 (meeting point)."""
-    while True:
-        a, b = rng.randint(2, 12) * 5, rng.randint(2, 12) * 5
-        t = rng.randint(2, 6)
-        if (a + b) * t <= lv.cap * 3:
-            break
-    dist = (a + b) * t
-    q = (
-        f"Two trains start {dist} km apart and travel toward each other, one at {a} km/h "
-        f"and the other at {b} km/h."
-    )
-    lines = ["Let t = the hours until the trains meet."]
-    lines.append(f"They close the gap at {a} + {b} km/h: s = {a} + {b} = {a + b}.")
-    lines.append(f"Time to meet: t = {dist} / {a + b} = {t}.")
-    if steps == 2:
-        q += " How many hours until they meet?"
-        lines.append(f"Check: {t} * {a + b} = {dist}.")
-        answer = t
-    else:
-        q += " How many km does the first train travel before they meet?"
-        answer = a * t
-        lines.append(f"The first train travels: d = {a} * {t} = {answer}.")
-        lines.append(f"Check: {answer} / {a} = {t}.")
-    lines.append(f"#### {answer}")
-    return q, "\n".join(lines), answer, ["add", "div"] + (["mul"] if steps == 3 else [])
-
-
 def generate(level: int, rng: random.Random) -> Problem:
     """One problem of ``level`` drawn from ``rng`` (any split)."""
     lv = LEVELS[level]
     steps = rng.randint(*lv.steps)
-    if steps in (2, 3) and rng.random() < 0.15:
-        question, solution, answer, ops = _trains_problem(rng, lv, steps)
-    else:
-        question, solution, answer, ops = _chain_problem(rng, lv, steps)
+    question, solution, answer, ops = _chain_problem(rng, lv, steps)
     pid = f"wm-L{level}-{hashlib.blake2b(question.encode(), digest_size=6).hexdigest()}"
     return Problem(
         id=pid,
@@ -417,7 +401,7 @@ def iter_problems(split: str, level: int, seed: int = 0):
     if split not in SPLITS:
         raise SealError(f"unknown wordmath split {split!r}; choose one of {', '.join(SPLITS)}")
     if level not in LEVELS:
-        raise SealError(f"unknown wordmath level {level}; levels are 1-5")
+        raise SealError(f"unknown wordmath level {level}; levels are 1-{MAX_LEVEL}")
     lo, hi = SPLITS[split]
     seen: set[str] = set()
     counter = 0
@@ -550,7 +534,8 @@ def check_steps(solution: str) -> list[StepCheck]:
 
 @register("wordmath")
 class WordMath:
-    """The embedded synthetic task; levels 1-5, splits train / pool / validation / test."""
+    """The embedded synthetic task: levels 1-8 (reasoning depth); splits train, pool,
+    validation, test."""
 
     name = "wordmath"
     splits = tuple(SPLITS)
@@ -562,7 +547,7 @@ class WordMath:
         self.levels = sorted(levels or LEVELS)
         bad = [lv for lv in self.levels if lv not in LEVELS]
         if bad:
-            raise SealError(f"unknown wordmath level(s) {bad}; levels are 1-5")
+            raise SealError(f"unknown wordmath level(s) {bad}; levels are 1-{MAX_LEVEL}")
         self.seed = seed
 
     def problems(self, split: str, limit: int | None = None) -> list[Problem]:

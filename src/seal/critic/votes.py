@@ -1,0 +1,37 @@
+"""Self-consistency as a confidence signal: how many of a prompt's samples reach the same
+answer, and verdicts sharpened by it (used for self-labels and for the loop's selection)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+
+from seal.critic.data import Trajectory
+from seal.critic.model import Verdict, two_way_entropy
+
+
+def vote_share(trajs: list[Trajectory]) -> list[float]:
+    """Share of each trajectory's prompt's samples that reach the same answer (0 without one)."""
+    by_problem: dict[str, Counter] = defaultdict(Counter)
+    for t in trajs:
+        by_problem[t.problem_id][t.answer] += 1
+    return [
+        0.0
+        if t.answer is None
+        else by_problem[t.problem_id][t.answer] / sum(by_problem[t.problem_id].values())
+        for t in trajs
+    ]
+
+
+def with_votes(verdicts: list[Verdict], shares: list[float], weight: float) -> list[Verdict]:
+    """Verdicts sharpened by self-consistency: log-odds of p(good) plus ``weight`` x
+    (2 x vote share - 1), so an answer most samples agree on leans good, a lone one bad,
+    and a 50/50 split leaves the critic's verdict as it is. ``weight`` 0 changes nothing."""
+    if weight == 0:
+        return verdicts
+    out = []
+    for v, share in zip(verdicts, shares, strict=True):
+        p = min(max(v.p_good, 1e-9), 1 - 1e-9)
+        q = 1 / (1 + math.exp(-(math.log(p / (1 - p)) + weight * (2 * share - 1))))
+        out.append(Verdict(q, two_way_entropy(q)))
+    return out

@@ -1,0 +1,99 @@
+"""An iteration's candidates: made (N samples or a Tree-of-Thoughts search), then scored.
+
+A candidate is a plain row (prompt id, level, prompt, text, answer, verifier label, and the
+critic's scores), written as it is to ``samples.parquet``. The selection score combines the
+critic's verdict with self-consistency (``critic.vote_weight``: an answer most of the
+prompt's samples reach leans good), and with the step verdicts when ``critic.combine`` asks;
+the verifier's label is kept for measurement and the oracle baseline only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seal.config import SealConfig
+from seal.critic.data import Trajectory
+from seal.critic.model import Critic, combine
+from seal.critic.votes import vote_share, with_votes
+from seal.generation.base import Sampler, SamplingParams
+from seal.tasks.base import Problem, Task
+
+
+def make_candidates(
+    cfg: SealConfig,
+    task: Task,
+    sampler: Sampler,
+    critic: Critic,
+    problems: list[Problem],
+    seed: int,
+    quiet: bool = False,
+) -> list[dict[str, Any]]:
+    """Rows of ``(prompt, text, log-prob, tokens)`` candidates per problem, verifier label
+    attached: N samples, or with ``run.search = tot`` every finished solution of a search
+    (valued by the critic step by step; log-prob not tracked, tokens = the search's share)."""
+    r = cfg.run
+    if r.search == "tot":
+        from seal.search import Searcher, SearchSettings
+
+        settings = SearchSettings.from_config(cfg, method="tot", seed=seed)
+        outs = []
+        for res in Searcher(task, sampler, critic, settings).run(problems):
+            finished, stack = [], [res.tree]
+            while stack:
+                node = stack.pop()
+                finished += [c for c in node.children if c.finished]
+                stack += node.children
+            share = res.tokens // max(1, len(finished))
+            outs.append([(n.text, 0.0, share) for n in finished])
+    else:
+        s = cfg.sampling
+        params = SamplingParams(
+            n=r.samples,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=s.top_k,
+            max_new_tokens=s.max_new_tokens,
+            stop=tuple(task.stop),
+            seed=seed,
+        )
+        comps = sampler.sample([task.prompt(p) for p in problems], params, quiet=quiet)
+        outs = [[(c.text, c.logprob, c.num_tokens) for c in cs] for cs in comps]
+    rows = []
+    for p, cands in zip(problems, outs, strict=True):
+        prompt = task.prompt(p)
+        for text, logprob, tokens in cands:
+            rows.append(
+                {
+                    "prompt_id": p.id,
+                    "level": p.level,
+                    "question": p.question,
+                    "prompt": prompt,
+                    "text": text,
+                    "answer": task.extract(text),
+                    "logprob": logprob,
+                    "tokens": tokens,
+                    "truth": int(task.verify(p, text)),
+                }
+            )
+    return rows
+
+
+def score_candidates(
+    cfg: SealConfig, critic: Critic, rows: list[dict[str, Any]], quiet: bool = False
+) -> list[Any]:
+    """Add ``p_good`` / ``entropy`` (the critic's verdict) and ``score`` (the selection
+    score) to every row; returns the critic's raw verdicts (for self-labelling)."""
+    c = cfg.critic
+    questions, texts = [x["question"] for x in rows], [x["text"] for x in rows]
+    verdicts = critic.score(questions, texts, quiet=quiet)
+    steps = (
+        critic.score_steps(questions, texts, quiet=quiet)
+        if c.combine != "outcome"
+        else [[] for _ in rows]
+    )
+    trajs = [Trajectory(x["prompt_id"], x["question"], x["text"], x["answer"]) for x in rows]
+    sharpened = with_votes(verdicts, vote_share(trajs), c.vote_weight)
+    for x, v, s, sv in zip(rows, verdicts, steps, sharpened, strict=True):
+        x["p_good"], x["entropy"] = v.p_good, v.entropy
+        x["score"] = combine(sv.p_good, s, c.combine)
+    return verdicts

@@ -1,0 +1,45 @@
+"""Where the loop samples: the levels at the edge of the model's competence.
+
+Self-training adds ability only where the model is partly right: a level it always solves
+teaches nothing new, a level it never solves gives nothing to select. So each iteration
+reads the last validation accuracy per level and samples the levels inside a band
+(``low`` <= accuracy <= ``high``), the lowest ``width`` of them; when fewer are in the band
+it adds the levels just above it that are not at zero, so the loop moves up as levels are
+climbed. Levels are integers (wordmath's reasoning depth); tasks without levels have none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Frontier:
+    levels: list[int]
+    reason: str
+    accuracy: dict[int, float]
+    """The validation accuracy per level the choice was made from."""
+
+
+def choose_levels(accuracy: dict[int, float], low: float, high: float, width: int) -> Frontier:
+    """The levels to sample next, from validation ``accuracy`` per level."""
+    if not accuracy:
+        return Frontier([], "no levels", {})
+    levels = sorted(accuracy)
+    band = [lv for lv in levels if low <= accuracy[lv] <= high]
+    chosen = band[:width]
+    above = [lv for lv in levels if lv > (chosen[-1] if chosen else levels[0] - 1)]
+    for lv in above:
+        if len(chosen) >= width:
+            break
+        if accuracy[lv] > 0 and accuracy[lv] <= high and lv not in chosen:
+            chosen.append(lv)
+    if not chosen:
+        below = [lv for lv in levels if accuracy[lv] < low]
+        if below:
+            chosen, why = [below[0]], f"no level in [{low:g}, {high:g}]; the lowest one below"
+        else:
+            chosen, why = [levels[-1]], f"every level above {high:g}; the hardest one"
+        return Frontier(chosen, why, dict(accuracy))
+    shown = ", ".join(f"L{lv} {100 * accuracy[lv]:.0f}%" for lv in chosen)
+    return Frontier(sorted(chosen), f"partly solved ({shown})", dict(accuracy))
