@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 from seal.cli import main
 from seal.config import dump_config
@@ -189,3 +190,35 @@ def test_loop_with_tree_search_candidates(tmp_path: Path, make_toy_config) -> No
     rows = pq.read_table(run.path / "iter-01" / "samples.parquet").to_pylist()
     assert rows and all(r["text"].strip() for r in rows)
     assert summary["iterations"][0]["candidates"] == len(rows)
+
+
+def test_loop_with_full_fine_tuning(tmp_path: Path, make_toy_config) -> None:
+    """run.finetune=full trains a whole copy of the base; the critic keeps its adapter on the
+    frozen base, and the final policy is a model directory from_pretrained loads."""
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    from seal.models import tiny_path
+
+    cfg = make_toy_config(tmp_path)
+    cfg = cfg.model_copy(
+        update={"run": cfg.run.model_copy(update={"iterations": 1, "finetune": "full"})}
+    )
+    run = RunDir.create(tmp_path, "full-ft", "run", dump_config(cfg))
+    Loop(cfg, run, quiet=True).execute()
+    policy = run.path / "final" / "policy"
+    model = AutoModelForCausalLM.from_pretrained(policy)
+    base = load_file(tiny_path() / "model.safetensors")
+    trained = load_file(policy / "model.safetensors")
+    changed = [k for k in base if not torch.equal(base[k], trained[k])]
+    metrics = json.loads((run.path / "iter-01" / "metrics.json").read_text())
+    if metrics["accepted"] and metrics["selected"]:
+        assert changed  # the base weights themselves moved
+    assert (
+        model.config.num_hidden_layers
+        == json.loads((tiny_path() / "config.json").read_text())["num_hidden_layers"]
+    )
+    critic = json.loads((run.path / "iter-01" / "critic" / "adapter_config.json").read_text())
+    assert critic["peft_type"] == "LORA"
+    with pytest.raises(SealError, match="update ppo needs run.finetune=lora"):
+        check_settings(cfg.model_copy(update={"run": cfg.run.model_copy(update={"update": "ppo"})}))

@@ -204,6 +204,10 @@ class RunConfig(_Section):
     replay: float = Field(1.0, ge=0.0)
     """Reference solutions of the levels below the frontier replayed per kept solution
     (the original data), so easy levels are not traded for hard ones; 0 = none."""
+    finetune: Literal["lora", "full"] = "lora"
+    """lora: the policy is a LoRA adapter on the shared base (any model size). full: a
+    second full copy of the base trained whole (small models: twice the weights in memory);
+    the critic keeps its adapter on the frozen base."""
     continue_policy: bool = False
     """Fine-tune each iteration from the last accepted policy; False (default): a fresh
     adapter on all kept data each iteration (ReST-EM), which does not compound overfitting."""

@@ -34,3 +34,9 @@ def replay_pairs(task: Task, problems: list[Problem], n: int, seed: int) -> list
     rng = random.Random(seed)
     rng.shuffle(pool)
     return [(task.prompt(p), " " + str(p.solution)) for p in pool[:n]]
+
+
+def replay_levels(levels: list[int], frontier: list[int]) -> list[int]:
+    """The levels below the frontier (the lowest level when there are none)."""
+    below = [lv for lv in levels if not frontier or lv < min(frontier)]
+    return below or levels[:1]

@@ -24,23 +24,22 @@ import pyarrow.parquet as pq
 import torch
 
 from seal import tracking
-from seal.adapters import load_adapter, lora_config, save_adapter, with_adapters
+from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import SealConfig
 from seal.critic.data import Trajectory, balanced, outcome_examples
 from seal.critic.model import Critic
 from seal.critic.pipeline import run_critic_training, sample_trajectories, self_label
-from seal.critic.train import train_critic, within_problem_ranking
+from seal.critic.train import train_critic
 from seal.errors import SealError
 from seal.evaluate import evaluate
-from seal.generation.hf import HFSampler
 from seal.improve.candidates import make_candidates, score_candidates
 from seal.improve.examples import report_examples
-from seal.improve.finetune import sft
 from seal.improve.frontier import Frontier, choose_levels
-from seal.improve.grpo import GRPOSettings, grpo_update
-from seal.improve.guards import diversity, hacking_signal, score_entropy
-from seal.improve.kept import kept_pairs, replay_pairs
-from seal.improve.select import Candidate, rule_scores, select_top_k
+from seal.improve.guards import hacking_signal
+from seal.improve.kept import kept_pairs, replay_levels, replay_pairs
+from seal.improve.policy import Policy
+from seal.improve.readings import iteration_metrics
+from seal.improve.select import rule_scores, select_rows
 from seal.memory import trim
 from seal.models import load_model
 from seal.progress import console
@@ -63,6 +62,8 @@ def check_settings(cfg: SealConfig) -> None:
         raise SealError(f"run.top_k ({r.top_k}) cannot exceed run.samples ({r.samples})")
     if r.select == "oracle" and r.task not in ("wordmath", "gsm8k"):
         raise SealError(f"--select oracle needs a task with a verifier; {r.task} has none")
+    if r.finetune == "full" and r.update == "ppo":
+        raise SealError("--update ppo needs run.finetune=lora (its KL reference is the base)")
     if r.frontier_low > r.frontier_high:
         raise SealError(
             f"run.frontier_low ({r.frontier_low}) is above run.frontier_high ({r.frontier_high})"
@@ -93,7 +94,8 @@ class Loop:
         torch.manual_seed(cfg.run.seed)
         self.model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
         self.tokenizer = loaded.tokenizer
-        self.sampler = HFSampler(self.model, self.tokenizer, batch_size=cfg.sampling.batch_size)
+        self.policy = Policy(self.model, self.tokenizer, cfg)
+        self.sampler = self.policy.sampler
         self.critic = Critic(
             self.model,
             self.tokenizer,
@@ -102,7 +104,8 @@ class Loop:
         )
         self.bootstrap: list[Trajectory] = []
 
-    def _task(self, levels: list[int] | None):
+    def _task(self, levels: list[int] | None) -> Any:
+        """The task at these levels (all with None; the task itself when it has none)."""
         return get_task(self.cfg.run.task, levels=levels) if self.leveled else self.task
 
     def _eval(self, split: str, per_level: int) -> dict[str, Any]:
@@ -110,14 +113,6 @@ class Loop:
         sampling = self.cfg.sampling.model_copy(update={"seed": self.cfg.run.seed})
         summary, _ = evaluate(self.task, problems, self.sampler, sampling, quiet=self.quiet)
         return summary
-
-    def _reset_policy(self) -> None:
-        torch.manual_seed(self.cfg.run.seed)
-        c = self.cfg.critic
-        self.model.set_adapter("critic")  # never delete the active adapter
-        self.model.delete_adapter("policy")
-        self.model.add_adapter("policy", lora_config(c.lora_r, c.lora_alpha, c.lora_dropout))
-        self.model.set_adapter("policy")
 
     # ------------------------------------------------------------------ run stages
     def stage_critic(self) -> None:
@@ -164,68 +159,38 @@ class Loop:
             by_level.setdefault(p.level, []).append(p)
         return [p for ps in by_level.values() for p in ps[per * (it - 1) :]]
 
-    def select(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        r = self.cfg.run
-        scores = rule_scores(rows, r.select)
-        cands = [
-            Candidate(x["prompt_id"], x["text"], x["answer"], s)
-            for x, s in zip(rows, scores, strict=True)
-        ]
-        chosen = select_top_k(cands, r.top_k, r.min_score, r.max_per_answer)
-        row_of = {(x["prompt_id"], x["text"]): x for x in rows}
-        keys = ("prompt_id", "level", "prompt", "text", "answer", "truth")
-        return [
-            {**{k: row_of[(pid, c.text)][k] for k in keys}, "score": c.score}
-            for pid, cs in chosen.items()
-            for c in cs
-        ]
-
     def training_pairs(
         self, kept_dirs: list[Path], frontier: Frontier, seed: int
     ) -> tuple[list[tuple[str, str]], int]:
         """Everything selected so far, plus ``run.replay`` x as many reference solutions of
         the levels below the frontier; returns the pairs and how many are replay."""
         r = self.cfg.run
-        kept = kept_pairs(kept_dirs) if r.accumulate else kept_pairs(kept_dirs[-1:])
+        kept = kept_pairs(kept_dirs if r.accumulate else kept_dirs[-1:])
         n = int(r.replay * len(kept))
         if not n:
             return kept, 0
-        below = None
-        if self.leveled:
-            levels = self.task.levels  # type: ignore[attr-defined]
-            below = [lv for lv in levels if not frontier.levels or lv < min(frontier.levels)]
-            below = below or levels[:1]
+        every = self._task(None).levels if self.leveled else []  # all levels, not only evaluated
+        below = replay_levels(every, frontier.levels) if self.leveled else None
         task = self._task(below)
-        per = -(-n // max(1, len(below or [0])))
-        problems = task.problems("train", per * len(kept_dirs))
+        problems = task.problems("train", -(-n // len(below or [0])) * len(kept_dirs))
         return kept + replay_pairs(task, problems, n, seed), n
 
     def update_policy(self, pairs, rows, seed: int) -> dict[str, Any]:
+        """Fine-tune on the kept data, or a GRPO step over all candidates."""
         r = self.cfg.run
         if not r.continue_policy:
-            self._reset_policy()
+            self.policy.reset()
         if r.update == "sft":
-            losses = sft(
-                self.model, self.tokenizer, pairs, epochs=r.sft_epochs, lr=r.sft_lr,
-                weight_decay=r.sft_weight_decay, seed=seed, quiet=self.quiet,
-                bf16=self.cfg.model.train_bf16,
-            )  # fmt: skip
-            return {"sft_losses": losses, "ppo": {}}
+            return {"sft_losses": self.policy.train_sft(pairs, seed, self.quiet), "ppo": {}}
         groups: dict[str, list[dict[str, Any]]] = {}
         for x, s in zip(rows, rule_scores(rows, r.select), strict=True):
             groups.setdefault(x["prompt_id"], []).append({**x, "reward": s})
-        settings = GRPOSettings(
-            epochs=r.ppo_epochs, lr=r.ppo_lr, clip=r.ppo_clip, kl=r.ppo_kl,
-            entropy=r.ppo_entropy, seed=seed, bf16=self.cfg.model.train_bf16,
-        )  # fmt: skip
-        stats = grpo_update(
-            self.model,
-            self.tokenizer,
+        stats = self.policy.train_grpo(
             [xs[0]["prompt"] for xs in groups.values()],
             [[x["text"] for x in xs] for xs in groups.values()],
             [[x["reward"] for x in xs] for xs in groups.values()],
-            settings,
-            quiet=self.quiet,
+            seed,
+            self.quiet,
         )
         return {"sft_losses": [], "ppo": stats}
 
@@ -271,60 +236,42 @@ class Loop:
         trim()  # the sampler's KV buffers are gone; give their memory back
         verdicts = score_candidates(self.cfg, self.critic, rows, self.quiet)
         _parquet(d / "samples.parquet", rows)
-        selected = self.select(rows)
+        selected = select_rows(rows, r.select, r.top_k, r.min_score, r.max_per_answer)
         _parquet(d / "selected.parquet", selected)
         atomic_write_json(
             d / "examples.json", report_examples(self.critic, problems, rows, selected)
         )
         pairs, n_replay = self.training_pairs([*kept_dirs, d], frontier, seed)
-        train = self.update_policy(pairs, rows, seed)
-        critic_report = self.update_critic(rows, verdicts, seed)
+        training = self.update_policy(pairs, rows, seed)
+        training["train_examples"] = {"total": len(pairs), "replay": n_replay}
+        critic_update = self.update_critic(rows, verdicts, seed)
         trim()
         val = self._eval("validation", r.validation_per_level)
-        return self.metrics(it, frontier, rows, selected, pairs, n_replay, train, critic_report,
-                            val, current_val, seed)  # fmt: skip
-
-    def metrics(self, it, frontier, rows, selected, pairs, n_replay, train, critic_report,
-                val, current_val, seed) -> dict[str, Any]:  # fmt: skip
-        r = self.cfg.run
-        audit = random.Random(seed).sample(rows, min(r.audit_size, len(rows)))
-        trajs = [Trajectory(x["prompt_id"], "", x["text"], truth=x["truth"]) for x in rows]
-        ranking = {"all": within_problem_ranking(trajs, [x["score"] for x in rows])}
-        for lv in sorted({x["level"] for x in rows if x["level"] is not None}):
-            idx = [i for i, x in enumerate(rows) if x["level"] == lv]
-            ranking[str(lv)] = within_problem_ranking(
-                [trajs[i] for i in idx], [rows[i]["score"] for i in idx]
-            )
         accepted = val["metrics"]["accuracy"] >= current_val["metrics"]["accuracy"] - r.tolerance
-        return {
-            "iteration": it,
-            "frontier": {"levels": frontier.levels, "reason": frontier.reason},
-            "candidates": len(rows),
-            "candidate_accuracy": sum(x["truth"] for x in rows) / max(1, len(rows)),
-            "selected": len(selected),
-            "selected_prompts": len({x["prompt_id"] for x in selected}),
-            "selected_precision": sum(x["truth"] for x in selected) / max(1, len(selected)),
-            "train_examples": {"total": len(pairs), "replay": n_replay},
-            "within_problem_order": ranking,
-            **train,
-            "critic_update": critic_report,
-            "mean_score": sum(x["score"] for x in rows) / max(1, len(rows)),
-            "audit_accuracy": (
-                sum(int(x["p_good"] >= 0.5) == x["truth"] for x in audit) / len(audit)
-                if audit
-                else None
-            ),
-            "guards": {
-                **diversity(
-                    [x["prompt_id"] for x in rows],
-                    [x["text"] for x in rows],
-                    [x["answer"] for x in rows],
-                ),
-                "score_entropy_bits": score_entropy([x["score"] for x in rows]),
-            },
-            "validation": val,
-            "accepted": accepted,
-        }
+        return iteration_metrics(it, frontier, rows, selected, training, critic_update, val,
+                                 accepted, r.audit_size, seed)  # fmt: skip
+
+    def stage_iteration(
+        self, it: int, d: Path, current: dict, kept_dirs: list[Path], last_good: Path | None
+    ) -> dict[str, Any]:
+        """An iteration, or its saved metrics when done; a rejected policy is rolled back
+        before the adapters are saved, so ``iter-NN/policy`` is always the current one."""
+        if self.run.is_done(f"iter-{it}"):
+            return read_json(d / "metrics.json")
+        if last_good is not None:  # resume: start from the last saved adapters
+            self.policy.load(last_good / "policy")
+            load_adapter(self.model, "critic", last_good / "critic")
+        m = self.iteration(it, current, kept_dirs)
+        if not m["accepted"] and last_good is not None:
+            self.policy.load(last_good / "policy")
+        elif not m["accepted"]:
+            self.policy.reset()
+        self.policy.save(d / "policy")
+        save_adapter(self.model, "critic", d / "critic")
+        atomic_write_json(d / "metrics.json", m)
+        val = m["validation"]["metrics"]["accuracy"]
+        self.run.mark_done(f"iter-{it}", accepted=m["accepted"], validation=val)
+        return m
 
     # ------------------------------------------------------------------ the run
     def execute(self) -> dict[str, Any]:
@@ -347,43 +294,20 @@ class Loop:
         last_good: Path | None = None
         for it in range(1, r.iterations + 1):
             d = self.run.path / f"iter-{it:02d}"
-            if self.run.is_done(f"iter-{it}"):
-                m = read_json(d / "metrics.json")
-            else:
-                if last_good is not None:  # resume: start from the last accepted adapters
-                    load_adapter(self.model, "policy", last_good / "policy")
-                    load_adapter(self.model, "critic", last_good / "critic")
-                m = self.iteration(it, current, kept_dirs)
-                if not m["accepted"]:
-                    if last_good is not None:
-                        load_adapter(self.model, "policy", last_good / "policy")
-                    else:
-                        self._reset_policy()
-                save_adapter(self.model, "policy", d / "policy")
-                save_adapter(self.model, "critic", d / "critic")
-                atomic_write_json(d / "metrics.json", m)
-                self.run.mark_done(
-                    f"iter-{it}",
-                    accepted=m["accepted"],
-                    validation=m["validation"]["metrics"]["accuracy"],
-                )
+            m = self.stage_iteration(it, d, current, kept_dirs, last_good)
             last_good = d
             history.append(m)
             if m["accepted"]:
                 kept_dirs.append(d)
                 current = m["validation"]
             m["hacking"] = hacking_signal(
-                [
-                    {"mean_score": h["mean_score"], "audit_accuracy": h["audit_accuracy"] or 0.0}
-                    for h in history
-                ]
-            )
+                [{"mean_score": h["mean_score"], "audit_accuracy": h["audit_accuracy"] or 0.0}
+                 for h in history]
+            )  # fmt: skip
             tracker.log(tracking.iteration_record(m), step=it)
             val_acc = m["validation"]["metrics"]["accuracy"]
-            if m["accepted"] and val_acc > best_val:
-                best_val, stale = val_acc, 0
-            else:
-                stale += 1
+            best_val, stale = (val_acc, 0) if m["accepted"] and val_acc > best_val else (
+                best_val, stale + 1)  # fmt: skip
             if not self.quiet:
                 console.print(
                     f"iteration {it}: validation {val_acc:.3f} "
@@ -395,9 +319,10 @@ class Loop:
                 break
         if not self.run.is_done("final"):
             if last_good is not None:
-                load_adapter(self.model, "policy", last_good / "policy")
-            # the policy the final numbers are for: a PEFT adapter any tool can load
-            save_adapter(self.model, "policy", self.run.path / "final" / "policy")
+                self.policy.load(last_good / "policy")
+            # the policy the final numbers are for: a PEFT adapter (or, full, a model
+            # directory) any tool can load
+            self.policy.save(self.run.path / "final" / "policy")
         final = self.stage_eval("final", "test", r.test_per_level)
         summary = {
             "base": base_test,

@@ -76,3 +76,25 @@ def rule_scores(rows: list[dict[str, Any]], rule: str) -> list[float]:
     if rule == "none":
         return [1.0] * len(rows)
     raise ValueError(f"unknown selection rule {rule!r}")
+
+
+def select_rows(
+    rows: list[dict[str, Any]],
+    rule: str,
+    k: int,
+    min_score: float = 0.5,
+    max_per_answer: int | None = None,
+) -> list[dict[str, Any]]:
+    """Candidate rows kept under ``rule``: up to ``k`` distinct texts per prompt, as rows
+    with the prompt, text, answer, level, verifier label and the rule's score."""
+    cands = [
+        Candidate(x["prompt_id"], x["text"], x["answer"], s)
+        for x, s in zip(rows, rule_scores(rows, rule), strict=True)
+    ]
+    row_of = {(x["prompt_id"], x["text"]): x for x in rows}
+    keys = ("prompt_id", "level", "prompt", "text", "answer", "truth")
+    return [
+        {**{key: row_of[(pid, c.text)][key] for key in keys}, "score": c.score}
+        for pid, cs in select_top_k(cands, k, min_score, max_per_answer).items()
+        for c in cs
+    ]

@@ -1,0 +1,103 @@
+"""The weights the loop improves, LoRA or full.
+
+``run.finetune = lora`` (default, any size): the ``policy`` LoRA adapter on the shared base,
+beside the critic's adapter. ``run.finetune = full`` (small models): a second, full copy
+of the base model trained whole, while the critic keeps its LoRA adapter on the frozen
+base; saved as a plain Hugging Face model directory. Either way the loop sees one object
+that samples, trains, resets, saves and loads.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import PeftModel
+from safetensors.torch import load_file
+
+from seal.adapters import load_adapter, lora_config, save_adapter
+from seal.config import SealConfig
+from seal.errors import SealError
+from seal.generation.hf import HFSampler
+from seal.improve.finetune import sft
+from seal.improve.grpo import GRPOSettings, grpo_update
+from seal.models import load_model
+
+
+class Policy:
+    def __init__(self, shared: PeftModel, tokenizer: Any, cfg: SealConfig):
+        self.shared, self.tokenizer, self.cfg = shared, tokenizer, cfg
+        self.full = cfg.run.finetune == "full"
+        if self.full:
+            self.model = load_model(cfg.model).model  # a separate copy, trained whole
+            self.initial = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        else:
+            self.model = shared
+        self.sampler = HFSampler(self.model, tokenizer, batch_size=cfg.sampling.batch_size)
+
+    def reset(self) -> None:
+        """Back to the base model (a fresh adapter, or the initial weights)."""
+        torch.manual_seed(self.cfg.run.seed)
+        if self.full:
+            self.model.load_state_dict(self.initial)
+            return
+        c = self.cfg.critic
+        self.shared.set_adapter("critic")  # never delete the active adapter
+        self.shared.delete_adapter("policy")
+        self.shared.add_adapter("policy", lora_config(c.lora_r, c.lora_alpha, c.lora_dropout))
+        self.shared.set_adapter("policy")
+
+    def save(self, out: Path) -> None:
+        """A PEFT adapter directory, or (full) a model directory ``from_pretrained`` loads."""
+        if not self.full:
+            save_adapter(self.shared, "policy", out)
+            return
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            self.model.save_pretrained(tmp)
+            self.tokenizer.save_pretrained(tmp)
+            if out.exists():
+                shutil.rmtree(out)
+            tmp.rename(out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def load(self, path: Path) -> None:
+        if not self.full:
+            load_adapter(self.shared, "policy", path)
+            return
+        weights = Path(path) / "model.safetensors"
+        if not weights.is_file():
+            raise SealError(f"{path} is not a saved full policy (no model.safetensors)")
+        state = load_file(weights)
+        if self.model.config.tie_word_embeddings:
+            state.setdefault("lm_head.weight", state.get("model.embed_tokens.weight"))
+        self.model.load_state_dict(state)
+
+    def train_sft(self, pairs: list[tuple[str, str]], seed: int, quiet: bool) -> list[float]:
+        r = self.cfg.run
+        return sft(
+            self.model, self.tokenizer, pairs, epochs=r.sft_epochs, lr=r.sft_lr,
+            weight_decay=r.sft_weight_decay, seed=seed, quiet=quiet,
+            bf16=self.cfg.model.train_bf16,
+        )  # fmt: skip
+
+    def train_grpo(
+        self,
+        prompts: list[str],
+        texts: list[list[str]],
+        rewards: list[list[float]],
+        seed: int,
+        quiet: bool,
+    ) -> dict[str, float]:
+        r = self.cfg.run
+        settings = GRPOSettings(
+            epochs=r.ppo_epochs, lr=r.ppo_lr, clip=r.ppo_clip, kl=r.ppo_kl,
+            entropy=r.ppo_entropy, seed=seed, bf16=self.cfg.model.train_bf16,
+        )  # fmt: skip
+        return grpo_update(self.shared, self.tokenizer, prompts, texts, rewards, settings, quiet)
