@@ -32,6 +32,8 @@ import shutil
 import subprocess
 import sys
 
+from seal.sandbox import seccomp
+
 WORKDIR = "/sandbox"
 """The program's private, writable working directory (and HOME) inside the sandbox."""
 
@@ -113,9 +115,13 @@ def _view(binds: dict[str, str]) -> list[str]:
 
 
 def command(
-    argv: list[str], limits: Limits, binds: dict[str, str] | None = None, env: dict | None = None
+    argv: list[str],
+    limits: Limits,
+    binds: dict[str, str] | None = None,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
-    """The full command that runs ``argv`` (an interpreter and its arguments) in the jail."""
+    """The full command that runs ``argv`` (an interpreter and its arguments) in the jail;
+    ``seccomp_fd`` (from ``seccomp.memfd``) must be passed to it."""
     bwrap = find_bwrap()
     if bwrap is None:
         raise Unavailable(
@@ -126,16 +132,19 @@ def command(
     cmd += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
     root = os.geteuid() == 0
     if root:
-        # setpriv needs these two until it drops them (and every other) with the uid
+        # setpriv needs these until it drops them (and the bounding set) with the uid
         cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        cmd += ["--cap-add", "CAP_SETPCAP"]
     else:
         cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--disable-userns"]
         cmd += ["--cap-drop", "ALL"]
     view = _view(binds or {})
     cmd += [str(limits.tmpfs) if a == "{tmpfs}" else a for a in view]
-    full_env = {"PATH": "/usr/bin:/bin", "HOME": WORKDIR, "TMPDIR": WORKDIR, "LANG": "C.UTF-8"}
-    for key, value in (full_env | (env or {})).items():
+    env = {"PATH": "/usr/bin:/bin", "HOME": WORKDIR, "TMPDIR": WORKDIR, "LANG": "C.UTF-8"}
+    for key, value in env.items():
         cmd += ["--setenv", key, value]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     cmd += ["--chdir", WORKDIR, "--"]
     if root:
         uid = str(
@@ -161,14 +170,20 @@ def _probe(bwrap: str | None, euid: int) -> str | None:
     """None when a trivial program runs in the jail here; else why not, in one line."""
     del bwrap, euid  # cache keys: a different binary or user is probed again
     limits = Limits(cpu=5, memory=512 << 20, fsize=1 << 20, files=64, procs=16)
+    fd = seccomp.memfd()
     try:
-        cmd = command([interpreter(), "-I", "-S", "-c", "import os; print(os.getuid())"], limits)
+        argv = [interpreter(), "-I", "-S", "-c", "import os; print(os.getuid())"]
+        cmd = command(argv, limits, seccomp_fd=fd)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=30, pass_fds=() if fd is None else (fd,)
+        )
     except Unavailable as exc:
         return str(exc)
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap could not start: {exc}"
+    finally:
+        if fd is not None:
+            os.close(fd)
     if done.returncode != 0 or done.stdout.strip() in ("", "0"):
         lines = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip()]
         why = lines[-1] if lines else f"exit code {done.returncode}"
@@ -296,6 +311,7 @@ def launch(
     import tempfile
 
     hostdir = tempfile.mkdtemp(prefix="seal-sandbox-")
+    seccomp_fd = None
     try:
         for name, text in files.items():
             with open(os.path.join(hostdir, name), "w", encoding="utf-8") as f:
@@ -304,7 +320,10 @@ def launch(
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         if isolated:
             binds = {os.path.join(hostdir, n): f"{WORKDIR}/{n}" for n in files}
-            cmd, cwd = command(argv, limits, binds), "/"
+            seccomp_fd = seccomp.memfd()
+            if seccomp_fd is not None:
+                pass_fds = (*pass_fds, seccomp_fd)
+            cmd, cwd = command(argv, limits, binds, seccomp_fd), "/"
         else:
             cmd, cwd = legacy_command(argv, limits), hostdir
             env |= {"HOME": hostdir, "TMPDIR": hostdir}
@@ -327,4 +346,7 @@ def launch(
     except BaseException:
         shutil.rmtree(hostdir, ignore_errors=True)
         raise
+    finally:
+        if seccomp_fd is not None:
+            os.close(seccomp_fd)
     return Launched(proc, hostdir)
