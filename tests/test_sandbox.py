@@ -173,3 +173,30 @@ def test_run_many_keeps_order_and_isolates() -> None:
     assert [r.passed for r in results] == [True, False, False, True]
     assert results[1].reason == "timed out"
     assert results[3].stdout.strip() == "4"
+
+
+def test_refuses_without_the_os_sandbox_unless_told(monkeypatch) -> None:
+    """No silent downgrade: where bubblewrap cannot run, running code is a one-line error
+    naming what is missing; only an explicit unsafe_local_execution runs it anyway."""
+    from seal.errors import SealError
+
+    monkeypatch.setenv("SEAL_BWRAP", "/nonexistent/bwrap")
+    with pytest.raises(SealError) as err:
+        run_program("print(1)", FAST)
+    message = str(err.value)
+    assert "\n" not in message and "/nonexistent/bwrap" in message
+    assert "--unsafe-local-execution" in message
+    unsafe = SandboxLimits(timeout=3.0, unsafe_local_execution=True)
+    r = run_program("print(1)", unsafe)
+    assert r.passed and r.stdout.strip() == "1"
+    assert not run_program("import os\nos.system('true')", unsafe).passed  # the hook stays
+
+
+def test_the_program_runs_as_an_unprivileged_user_in_its_own_world() -> None:
+    r = run_program(
+        "import os\nprint(os.getuid(), os.getpid(), os.getcwd(), os.path.exists('/home'))",
+        FAST,
+    )
+    uid, pid, cwd, home = r.stdout.split()
+    assert r.passed and uid != "0" and int(pid) < 10  # its own PID namespace
+    assert cwd == "/sandbox" and home == "False"  # a minimal view of the host
