@@ -200,3 +200,47 @@ def test_the_program_runs_as_an_unprivileged_user_in_its_own_world() -> None:
     uid, pid, cwd, home = r.stdout.split()
     assert r.passed and uid != "0" and int(pid) < 10  # its own PID namespace
     assert cwd == "/sandbox" and home == "False"  # a minimal view of the host
+
+
+def test_past_the_hook_the_os_still_holds(tmp_path: Path) -> None:
+    """What got through the audit-hook-only sandbox: a process started through the
+    interpreter-private ``_posixsubprocess`` (no audit event), and a pidfd signal."""
+    import subprocess
+    import sys
+
+    victim_file = tmp_path / "keep.txt"
+    victim_file.write_text("precious")
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        shell = (
+            f"echo ran; echo pwned > {victim_file}; rm -f {victim_file}; "
+            f"kill -9 {os.getpid()} {victim.pid}"
+        )
+        spawn = (
+            "import _posixsubprocess, os\n"
+            "r, w = os.pipe()\n"
+            "pid = _posixsubprocess.fork_exec(\n"
+            f"    [b'/bin/sh', b'-c', {shell.encode()!r}], [b'/bin/sh'], True, (w,), None, None,\n"
+            "    -1, -1, -1, -1, -1, -1, r, w, True, True, -1, None, None, None, -1, None, False)\n"
+            "os.waitpid(pid, 0)\n"
+        )
+        r = run_program(spawn, FAST)
+        if sys.version_info[:2] == (3, 11):  # fork_exec's signature changes between versions
+            assert r.stdout.startswith("ran"), r  # the process did start: the OS stopped it
+        pidfd = (
+            "import os, signal\n"
+            f"for pid in ({os.getpid()}, {victim.pid}):\n"
+            "    try:\n"
+            "        signal.pidfd_send_signal(os.pidfd_open(pid), signal.SIGKILL)\n"
+            "        print('sent')\n"
+            "    except OSError as exc:\n"
+            "        print(type(exc).__name__)\n"
+        )
+        r = run_program(pidfd, FAST)
+        assert "sent" not in r.stdout, r
+        time.sleep(0.2)
+        assert victim.poll() is None
+        assert victim_file.read_text() == "precious"
+    finally:
+        victim.kill()
+        victim.wait()

@@ -93,7 +93,8 @@ def hidden_dirs() -> list[str]:
     every test and canonical solution) must not be readable by the code under test."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     found = set()
-    for prefix in {sys.base_prefix, sys.base_exec_prefix, "/usr/local", "/usr"}:
+    prefixes = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
+    for prefix in prefixes | {"/usr/local", "/usr"}:
         for lib in ("lib", "lib64"):
             for py in (version, "python3"):
                 for name in ("site-packages", "dist-packages"):
@@ -335,6 +336,7 @@ def launch(
         for name, text in files.items():
             with open(os.path.join(hostdir, name), "w", encoding="utf-8") as f:
                 f.write(text)
+            os.chmod(os.path.join(hostdir, name), 0o644)  # readable by the jail's uid
         argv = [interpreter(), "-I", "-S", "-B", *args]
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         if isolated:
