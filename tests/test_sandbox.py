@@ -173,3 +173,74 @@ def test_run_many_keeps_order_and_isolates() -> None:
     assert [r.passed for r in results] == [True, False, False, True]
     assert results[1].reason == "timed out"
     assert results[3].stdout.strip() == "4"
+
+
+def test_refuses_without_the_os_sandbox_unless_told(monkeypatch) -> None:
+    """No silent downgrade: where bubblewrap cannot run, running code is a one-line error
+    naming what is missing; only an explicit unsafe_local_execution runs it anyway."""
+    from seal.errors import SealError
+
+    monkeypatch.setenv("SEAL_BWRAP", "/nonexistent/bwrap")
+    with pytest.raises(SealError) as err:
+        run_program("print(1)", FAST)
+    message = str(err.value)
+    assert "\n" not in message and "/nonexistent/bwrap" in message
+    assert "--unsafe-local-execution" in message
+    unsafe = SandboxLimits(timeout=3.0, unsafe_local_execution=True)
+    r = run_program("print(1)", unsafe)
+    assert r.passed and r.stdout.strip() == "1"
+    assert not run_program("import os\nos.system('true')", unsafe).passed  # the hook stays
+
+
+def test_the_program_runs_as_an_unprivileged_user_in_its_own_world() -> None:
+    r = run_program(
+        "import os\nprint(os.getuid(), os.getpid(), os.getcwd(), os.path.exists('/home'))",
+        FAST,
+    )
+    uid, pid, cwd, home = r.stdout.split()
+    assert r.passed and uid != "0" and int(pid) < 10  # its own PID namespace
+    assert cwd == "/sandbox" and home == "False"  # a minimal view of the host
+
+
+def test_past_the_hook_the_os_still_holds(tmp_path: Path) -> None:
+    """What got through the audit-hook-only sandbox: a process started through the
+    interpreter-private ``_posixsubprocess`` (no audit event), and a pidfd signal."""
+    import subprocess
+    import sys
+
+    victim_file = tmp_path / "keep.txt"
+    victim_file.write_text("precious")
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        shell = (
+            f"echo ran; echo pwned > {victim_file}; rm -f {victim_file}; "
+            f"kill -9 {os.getpid()} {victim.pid}"
+        )
+        spawn = (
+            "import _posixsubprocess, os\n"
+            "r, w = os.pipe()\n"
+            "pid = _posixsubprocess.fork_exec(\n"
+            f"    [b'/bin/sh', b'-c', {shell.encode()!r}], [b'/bin/sh'], True, (w,), None, None,\n"
+            "    -1, -1, -1, -1, -1, -1, r, w, True, True, -1, None, None, None, -1, None, False)\n"
+            "os.waitpid(pid, 0)\n"
+        )
+        r = run_program(spawn, FAST)
+        if sys.version_info[:2] == (3, 11):  # fork_exec's signature changes between versions
+            assert r.stdout.startswith("ran"), r  # the process did start: the OS stopped it
+        pidfd = (
+            "import os, signal\n"
+            f"for pid in ({os.getpid()}, {victim.pid}):\n"
+            "    try:\n"
+            "        signal.pidfd_send_signal(os.pidfd_open(pid), signal.SIGKILL)\n"
+            "        print('sent')\n"
+            "    except OSError as exc:\n"
+            "        print(type(exc).__name__)\n"
+        )
+        r = run_program(pidfd, FAST)
+        assert "sent" not in r.stdout, r
+        time.sleep(0.2)
+        assert victim.poll() is None
+        assert victim_file.read_text() == "precious"
+    finally:
+        victim.kill()
+        victim.wait()

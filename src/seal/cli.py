@@ -132,6 +132,10 @@ def eval_cmd(
     max_new_tokens: Annotated[int | None, typer.Option()] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
     timeout: Annotated[float | None, typer.Option(help="Sandbox seconds per program.")] = None,
+    unsafe_local_execution: Annotated[
+        bool,
+        typer.Option(help="Run model code even where the OS sandbox is unavailable (unsafe)."),
+    ] = False,
     search: Annotated[
         str | None,
         typer.Option(help="Answer with a search: greedy, majority, best-of-n, tot, tot-dfs."),
@@ -167,6 +171,7 @@ def eval_cmd(
             "eval.shots": shots,
             "eval.levels": _levels(levels),
             "eval.timeout": timeout,
+            "eval.unsafe_local_execution": unsafe_local_execution or None,
             "search.method": search,
             "sampling.temperature": temperature,
             "sampling.top_p": top_p,
@@ -314,6 +319,10 @@ def score_cmd(
     output: Annotated[Path, typer.Option(help="Results JSON (pass@k, per-sample verdicts).")],
     data: Annotated[Path | None, typer.Option(help="The task's problems file.")] = None,
     timeout: Annotated[float, typer.Option(help="Sandbox seconds per program.")] = 10.0,
+    unsafe_local_execution: Annotated[
+        bool,
+        typer.Option(help="Run model code even where the OS sandbox is unavailable (unsafe)."),
+    ] = False,
     workers: Annotated[int | None, typer.Option(help="Parallel sandbox workers.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite --output.")] = False,
 ) -> None:
@@ -322,7 +331,14 @@ def score_cmd(
     from seal.store import atomic_write_json
 
     _refuse_existing(output, force)
-    result = score_completions(task, completions, data, timeout=timeout, workers=workers)
+    result = score_completions(
+        task,
+        completions,
+        data,
+        timeout=timeout,
+        workers=workers,
+        unsafe_local_execution=unsafe_local_execution,
+    )
     atomic_write_json(output, result)
     out.print(
         f"{result['samples']} samples of {result['problems']} problems: "

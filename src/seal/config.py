@@ -60,6 +60,9 @@ class EvalConfig(_Section):
     """wordmath levels to evaluate; all when unset."""
     timeout: float = Field(10.0, gt=0)
     """Seconds each generated program may run in the sandbox (humaneval)."""
+    unsafe_local_execution: bool = False
+    """Run generated code even where the OS sandbox (bubblewrap) is unavailable, with only
+    the audit hook and rlimits in the way (docs/sandbox.md). Off: refuse instead."""
 
 
 class SearchConfig(_Section):

@@ -40,6 +40,7 @@ def build_task(name: str, cfg: SealConfig, data: Path | None, fewshot_data: Path
         kwargs["fewshot_data"] = fewshot_data
     if name.startswith("humaneval"):
         kwargs["timeout"] = cfg.eval.timeout
+        kwargs["unsafe_local_execution"] = cfg.eval.unsafe_local_execution
     return get_task(name, **kwargs)
 
 

@@ -25,10 +25,15 @@ def score_completions(
     data: Path | None = None,
     timeout: float = 10.0,
     workers: int | None = None,
+    unsafe_local_execution: bool = False,
 ) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"data": data}
     if task_name == "humaneval":
-        kwargs |= {"timeout": timeout, "workers": workers}
+        kwargs |= {
+            "timeout": timeout,
+            "workers": workers,
+            "unsafe_local_execution": unsafe_local_execution,
+        }
     task = get_task(task_name, **kwargs)
     if getattr(task, "kind", "generate") != "generate":
         raise SealError(f"task {task_name} is scored by log-likelihood, not completions")

