@@ -341,20 +341,31 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
         rows = []
         for m in data["iterations"]:
             g = m.get("guards", {})
+            frontier = m.get("frontier") or {}
+            order = (m.get("within_problem_order") or {}).get("all")
+            kept = m.get("train_examples") or {}
             rows.append(
                 [
                     m["iteration"],
+                    html.escape(f"{frontier.get('levels', '-')}: {frontier.get('reason', '-')}"),
                     m["candidates"],
                     m["selected"],
                     f"{m.get('selected_precision', 0):.2f}",
+                    "-" if order is None else f"{order:.2f}",
+                    f"{kept.get('total', '-')} ({kept.get('replay', '-')} replay)",
                     "yes" if m.get("accepted") else "rolled back",
                     *(f"{g[k]:.3f}" for k in sorted(g)),
                 ]
             )
         keys = sorted(data["iterations"][0].get("guards", {}))
+        head = ["iteration", "levels sampled (why)", "candidates", "selected", "precision"]
+        head += ["within-problem order", "trained on", "accepted", *keys]
         parts.append(
             "<h2>Iterations and guard readings</h2>"
-            + _table(["iteration", "candidates", "selected", "precision", "accepted", *keys], rows)
+            "<p>Levels sampled: the frontier chosen from the last validation. Within-problem "
+            "order: share of (right, wrong) candidate pairs of the same prompt that the "
+            "selection score orders right. Trained on: kept selections of every accepted "
+            "iteration plus replayed easy-level references.</p>" + _table(head, rows)
         )
     if data["examples"]:
         it = max(data["examples"])
