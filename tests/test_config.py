@@ -101,3 +101,19 @@ def test_seal_run_default_preset_halves_the_critic_bootstrap() -> None:
     assert run.critic.problems_per_level < alone.critic.problems_per_level
     mine = load_config(None, {"critic.epochs": 5}, PRESETS["tiny-cpu"])
     assert mine.critic.epochs == 5
+
+
+def test_auto_bf16_on_cpu_needs_the_flag_and_a_faster_step(monkeypatch) -> None:
+    import torch
+
+    from seal import precision
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_bf16_is_faster", lambda: False)
+    assert not precision.use_bf16(cpu, "auto")
+    assert precision.use_bf16(cpu, "on") and not precision.use_bf16(cpu, "off")
+    monkeypatch.setattr(precision, "cpu_bf16_is_faster", lambda: True)
+    assert precision.use_bf16(cpu, "auto")
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    assert not precision.use_bf16(cpu, "auto")

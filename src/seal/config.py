@@ -28,8 +28,8 @@ class ModelConfig(_Section):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """``auto`` is bfloat16 on GPU and float32 on CPU."""
     train_bf16: Literal["auto", "on", "off"] = "auto"
-    """bfloat16 autocast in training (critic, SFT, policy gradient); ``auto``: where the
-    hardware has native bf16 (CUDA, AVX-512 BF16 / AMX CPUs)."""
+    """bfloat16 autocast in training (critic, SFT, policy gradient); ``auto``: on CUDA with
+    bf16, and on CPUs with native bf16 only where a quick timing shows it is faster."""
 
 
 class SamplingConfig(_Section):
