@@ -1,6 +1,7 @@
 """Does the loop improve the embedded model? `seal run` per selection rule, side by side.
 
-Runs the embedded default (tiny model, wordmath, tiny-cpu preset) once per variant, each as
+Runs the embedded default (tiny model, wordmath, tiny-cpu preset) once per variant and seed
+(`--seeds`; by default oracle, critic and none at three seeds), each as
 its own `seal run` process: `--select critic` (the default), `oracle` (ground truth: STaR /
 RFT), `majority` (self-consistency), `none`, `critic+ppo` (`--update ppo`), and, for the
 critic-vs-tree-search attribution, `critic+tot` and `none+tot` (`--search tot`: candidates
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -75,60 +77,93 @@ def run_one(name: str, root: Path, extra: list[str], first: Path | None) -> dict
     return summary
 
 
+def _hard(s: dict, hard: list[str]) -> float:
+    return sum(s["by_level"][lv]["accuracy"] for lv in hard) / len(hard)
+
+
+def _spread(xs: list[float], fmt: str) -> str:
+    """Median, and [min, max] when there are several seeds."""
+    med = format(statistics.median(xs), fmt)
+    return med if len(xs) < 2 else f"{med} [{format(min(xs), fmt)}, {format(max(xs), fmt)}]"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--variants", default="oracle,critic,majority,none")
+    ap.add_argument("--seeds", default="0,1,2", help="run and critic seeds")
+    ap.add_argument(
+        "--seeded", default="oracle,critic,none", help="variants run at every seed (others: first)"
+    )
     ap.add_argument("--set", action="append", default=[], help="extra seal --set overrides")
     ap.add_argument(
         "--no-share",
         dest="share",
         action="store_false",
-        help="train a critic per variant (default: the later variants start from the first "
-        "run's critic and base evaluations, identical by seed, and time only the rest)",
+        help="train a critic per variant (default: the later variants of a seed start from its "
+        "first run's critic and base evaluations, identical by seed, and time only the rest)",
     )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="seal-efficacy-"))
-    extra = [x for s in args.set for x in ("--set", s)]
-    results: dict[str, dict] = {}
-    first: Path | None = None
-    for name in args.variants.split(","):
-        results[name] = run_one(name, root, extra, first if args.share else None)
-        first = first or root / name.replace("+", "-")
-        f = results[name]["final"]["metrics"]["accuracy"]
-        print(f"{name}: final test accuracy {f:.3f}, {results[name]['wall_s']:.0f}s", flush=True)
+    seeds = [int(x) for x in args.seeds.split(",")]
+    seeded = set(args.seeded.split(","))
+    results: dict[str, list[dict]] = {}
+    for seed in seeds:
+        extra = [x for s in args.set for x in ("--set", s)]
+        extra += ["--set", f"run.seed={seed}", "--set", f"critic.seed={seed}"]
+        first: Path | None = None
+        for name in args.variants.split(","):
+            if seed != seeds[0] and name not in seeded:
+                continue
+            summary = run_one(name, root / f"seed-{seed}", extra, first if args.share else None)
+            summary["seed"] = seed
+            results.setdefault(name, []).append(summary)
+            first = first or root / f"seed-{seed}" / name.replace("+", "-")
+            f = summary["final"]["metrics"]["accuracy"]
+            print(f"{name} seed {seed}: final test accuracy {f:.3f}, {summary['wall_s']:.0f}s")
 
-    first = next(iter(results.values()))
-    levels = list(first["final"]["by_level"])
+    any_run = next(iter(results.values()))[0]
+    levels = list(any_run["final"]["by_level"])
     hard = levels[-2:]
-
-    def hard_acc(s: dict) -> float:
-        return sum(s["by_level"][lv]["accuracy"] for lv in hard) / len(hard)
-
-    base_hard = hard_acc(first["base"])
-    oracle = results.get("oracle")
-    oracle_gain = hard_acc(oracle["final"]) - base_hard if oracle else None
+    oracle_gain = {
+        s["seed"]: _hard(s["final"], hard) - _hard(s["base"], hard)
+        for s in results.get("oracle", [])
+    }
     rows = []
-    for name, s in results.items():
-        gain = hard_acc(s["final"]) - base_hard
-        drops = [
-            100 * (s["base"]["by_level"][lv]["accuracy"] - s["final"]["by_level"][lv]["accuracy"])
-            for lv in levels
+    for name, runs in results.items():
+        gains = [
+            (_hard(s["final"], hard) - _hard(s["base"], hard)) / max(_hard(s["base"], hard), 1e-9)
+            for s in runs
         ]
+        shares = [
+            (_hard(s["final"], hard) - _hard(s["base"], hard)) / oracle_gain[s["seed"]]
+            for s in runs
+            if oracle_gain.get(s["seed"])
+        ]
+        drops = [
+            max(
+                100
+                * (s["base"]["by_level"][lv]["accuracy"] - s["final"]["by_level"][lv]["accuracy"])
+                for lv in levels
+            )
+            for s in runs
+        ]
+
+        def median(stage: str, lv: str, runs: list[dict] = runs) -> float:
+            return 100 * statistics.median(s[stage]["by_level"][lv]["accuracy"] for s in runs)
+
+        cells = [f"{median('base', lv):.1f} → {median('final', lv):.1f}" for lv in levels]
         rows.append(
             [
-                name,
-                *(
-                    f"{100 * s['base']['by_level'][lv]['accuracy']:.0f} → "
-                    f"{100 * s['final']['by_level'][lv]['accuracy']:.0f}"
-                    for lv in levels
-                ),
-                f"{100 * gain / base_hard:+.0f}%" if base_hard else "n/a",
-                f"{gain / oracle_gain:.2f}" if oracle_gain else "-",
-                f"{max(drops):.1f}",
-                f"{s['wall_s'] / 60:.1f}" + (" (after shared bootstrap)" if s["shared"] else ""),
-                f"{s['peak_gb']:.2f}",
+                f"{name} ({len(runs)} seed{'s' if len(runs) > 1 else ''})",
+                *cells,
+                _spread([100 * g for g in gains], "+.0f") + "%",
+                _spread(shares, ".2f") if shares else "-",
+                _spread(drops, ".1f"),
+                _spread([s["wall_s"] / 60 for s in runs], ".1f")
+                + (" (after shared bootstrap)" if all(s["shared"] for s in runs) else ""),
+                f"{max(s['peak_gb'] for s in runs):.2f}",
             ]
         )
     table = markdown_table(
@@ -146,11 +181,11 @@ def main() -> None:
     report(
         "Self-improvement efficacy (seal run, tiny-cpu preset)",
         table,
-        f"Runs kept in {root}. Each row is one `seal run` process; cells are base → final test "
-        "accuracy "
-        f"({first['final']['n']} test problems). Targets: relative gain on the two hardest "
+        f"Runs kept in {root}. Each run is one `seal run` process; cells are the median over "
+        f"seeds of base → final test accuracy ({any_run['final']['n']} test problems), "
+        "other columns median [min, max] over seeds. Targets: relative gain on the two hardest "
         "levels >= 50%, no level down > 2 points, critic >= 80% of the oracle's gain and above "
-        "majority and none, <= 10 min, <= 3 GB.",
+        "majority and none by more than the seed spread, <= 10 min, <= 3 GB.",
         append=not args.no_append,
     )
 
