@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python benchmarks/profile.py`
+if __package__ in (None, ""):  # run as `python benchmarks/level_profile.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import markdown_table, report

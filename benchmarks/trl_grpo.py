@@ -1,0 +1,174 @@
+"""What users would run instead: TRL's `GRPOTrainer` on the same base model and prompts.
+
+Trains a LoRA policy (seal's rank and targets) on the embedded model with TRL's GRPO, on
+wordmath train prompts of the given levels, for a fixed wall time (the time `seal run`
+takes), with one of two rewards: the task's verifier (1 right, 0 wrong), or seal's critic
+(p(good) of a critic adapter trained by `seal critic train` or a run's `critic-0/`). Then
+scores greedy test accuracy by level with seal's evaluator, beside the untouched base.
+Compare its rows with `benchmarks/efficacy.py` at equal wall time and equal reward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python benchmarks/trl_grpo.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+
+from benchmarks.common import markdown_table, report
+from seal.adapters import load_adapter, lora_config, with_adapters
+from seal.config import ModelConfig, RunConfig, SamplingConfig
+from seal.critic.model import Critic
+from seal.evaluate import evaluate
+from seal.generation.hf import HFSampler
+from seal.models import load_model
+from seal.tasks.wordmath import WordMath
+
+
+def _levels(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return (
+        list(range(int(lo), int(hi or lo) + 1))
+        if "-" in text
+        else [int(x) for x in text.split(",")]
+    )
+
+
+def verifier_reward(task: WordMath):
+    def reward(prompts, completions, answer, **_) -> list[float]:
+        return [float(task.verify(_Answer(a), c)) for c, a in zip(completions, answer, strict=True)]
+
+    return reward
+
+
+class _Answer:  # the verifier only reads .answer
+    def __init__(self, answer: str):
+        self.answer = answer
+
+
+def critic_reward(critic: Critic):
+    def reward(prompts, completions, question, **_) -> list[float]:
+        return [v.p_good for v in critic.score(list(question), list(completions), quiet=True)]
+
+    return reward
+
+
+def main() -> None:
+    from datasets import Dataset
+    from transformers import TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="tiny")
+    ap.add_argument("--reward", choices=["verifier", "critic"], default="verifier")
+    ap.add_argument("--critic", help="critic adapter directory (for --reward critic)")
+    ap.add_argument("--minutes", type=float, default=8.0, help="training wall time")
+    ap.add_argument("--levels", default="5,6", help="levels of the training prompts")
+    ap.add_argument("--eval-levels", default="1-7")
+    ap.add_argument("--prompts", type=int, default=200, help="train prompts per level")
+    ap.add_argument("--generations", type=int, default=8, help="completions per prompt")
+    ap.add_argument("--test-per-level", type=int, default=200)
+    ap.add_argument("--no-append", action="store_true")
+    args = ap.parse_args()
+    if args.reward == "critic" and not args.critic:
+        raise SystemExit("--reward critic needs --critic DIR (a critic adapter)")
+
+    run = RunConfig()
+    train_task = WordMath(levels=_levels(args.levels))
+    problems = train_task.problems("train", args.prompts)
+    data = Dataset.from_list(
+        [
+            {"prompt": train_task.prompt(p), "answer": p.answer, "question": p.question}
+            for p in problems
+        ]  # fmt: skip
+    )
+    if args.reward == "verifier":
+        reward = verifier_reward(train_task)
+    else:
+        judge = load_model(ModelConfig(name=args.model))
+        shared = with_adapters(judge.model)
+        load_adapter(shared, "critic", Path(args.critic))
+        reward = critic_reward(Critic(shared, judge.tokenizer))
+
+    torch.manual_seed(0)
+    loaded = load_model(ModelConfig(name=args.model))
+    budget = args.minutes * 60
+
+    class WallClock(TrainerCallback):
+        def on_train_begin(self, a, state, control, **kw):
+            self.start = time.perf_counter()
+
+        def on_step_end(self, a, state, control, **kw):
+            if time.perf_counter() - self.start > budget:
+                control.should_training_stop = True
+
+    out = Path(tempfile.mkdtemp(prefix="seal-trl-"))
+    config = GRPOConfig(
+        output_dir=str(out),
+        per_device_train_batch_size=args.generations,
+        num_generations=args.generations,
+        max_completion_length=256,
+        learning_rate=run.ppo_lr,
+        beta=run.ppo_kl,
+        temperature=1.0,
+        max_steps=10**6,
+        logging_steps=5,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=not torch.cuda.is_available(),
+        bf16=False,
+        seed=0,
+    )
+    c = lora_config(16, 32, 0.05)
+    trainer = GRPOTrainer(
+        model=loaded.model,
+        reward_funcs=reward,
+        args=config,
+        train_dataset=data,
+        processing_class=loaded.tokenizer,
+        peft_config=c,
+        callbacks=[WallClock()],
+    )
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    steps = trainer.state.global_step
+
+    task = WordMath(levels=_levels(args.eval_levels))
+    test = task.problems("test", args.test_per_level)
+
+    def score(model) -> dict[int, float]:
+        model.eval()
+        sampler = HFSampler(model, loaded.tokenizer, batch_size=64)
+        summary, _ = evaluate(task, test, sampler, SamplingConfig(), quiet=True)
+        return {int(lv): 100 * m["accuracy"] for lv, m in summary["by_level"].items()}
+
+    after = score(trainer.model)
+    base = score(load_model(ModelConfig(name=args.model)).model)
+    levels = sorted(after)
+    hard = levels[-2:]
+    gain = sum(after[lv] for lv in hard) / max(sum(base[lv] for lv in hard), 1e-9) - 1
+    row = [f"TRL GRPO, reward {args.reward}", steps, f"{seconds / 60:.1f}"]
+    row += [f"{base[lv]:.1f} → {after[lv]:.1f}" for lv in levels]
+    row += [f"{100 * gain:+.0f}%", f"{max(base[lv] - after[lv] for lv in levels):.1f}"]
+    head = ["trainer", "steps", "train min", *(f"L{lv} test %" for lv in levels)]
+    head += [f"rel. gain L{hard[0]}+{hard[1]}", "worst drop (pts)"]
+    report(
+        "TRL GRPOTrainer on the same model and prompts (tiny, wordmath)",
+        markdown_table(head, [row]),
+        f"Prompts: {args.prompts} per level of levels {args.levels}; {args.generations} "
+        f"completions per prompt; LoRA r=16 (seal's); lr {run.ppo_lr:g}, KL beta "
+        f"{run.ppo_kl:g} (seal's `run.ppo_*`); stopped after {args.minutes:g} min of "
+        f"training. Greedy test accuracy, {args.test_per_level} problems per level.",
+        append=not args.no_append,
+    )
+
+
+if __name__ == "__main__":
+    main()
