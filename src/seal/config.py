@@ -96,13 +96,13 @@ class PretrainConfig(_Section):
     """Deeper levels shown a little (``stretch_share`` of the examples), so one step past
     the corpus is a slope to climb rather than a cliff; [] = none."""
     stretch_share: float = Field(0.02, ge=0.0, lt=1.0)
-    steps: int = Field(4200, ge=1)
+    steps: int = Field(3000, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = Field(3e-3, gt=0)
     warmup: int = Field(150, ge=0)
     weight_decay: float = Field(0.1, ge=0)
     hidden_size: int = Field(256, ge=8)
-    layers: int = Field(4, ge=1)
+    layers: int = Field(6, ge=1)
     heads: int = Field(4, ge=1)
     intermediate_size: int = Field(688, ge=8)
     vocab_size: int = Field(1024, ge=300)
