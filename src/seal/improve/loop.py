@@ -18,7 +18,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
-from rich.table import Table
 
 from seal import tracking
 from seal.adapters import load_adapter, lora_config, save_adapter, with_adapters
@@ -39,6 +38,7 @@ from seal.memory import trim
 from seal.metrics import majority
 from seal.models import load_model
 from seal.progress import console
+from seal.report_table import seed_rows, seed_table  # noqa: F401 - callers import them here
 from seal.store import RunDir, atomic_write_bytes, atomic_write_json, read_json
 from seal.tasks import get_task
 from seal.tasks.base import Problem
@@ -506,47 +506,3 @@ class Loop:
         except SealError as err:  # e.g. matplotlib missing: the run itself is complete
             console.print(f"no report: {err}")
         return summary
-
-
-def seed_rows(
-    summary: dict[str, Any], base_val: dict[str, Any] | None = None
-) -> tuple[list[str], list[list[str]]]:
-    """The seed-style table's header and rows: rows = levels (and all), columns = base,
-    each iteration (validation accuracy), then base and final on the test split with the
-    relative improvement. A missing final (a run that stopped) shows as ``-``."""
-    iters = summary.get("iterations", [])
-    base, final = summary.get("base"), summary.get("final")
-    head = ["level"] + (["base (val)"] if base_val is not None else [])
-    head += [f"iter {m['iteration']} (val)" for m in iters]
-    head += ["base (test)", "final (test)", "relative"]
-    ref = final or base or base_val or {"by_level": {}}
-    levels = list(ref.get("by_level", {})) + ["all"]
-
-    def acc(summary_: dict[str, Any] | None, level: str) -> float | None:
-        if not summary_:
-            return None
-        src = summary_["metrics"] if level == "all" else summary_["by_level"].get(level, {})
-        return src.get("accuracy")
-
-    def pct(x: float | None) -> str:
-        return "-" if x is None else f"{100 * x:.1f}"
-
-    rows = []
-    for lv in levels:
-        row = [lv] + ([pct(acc(base_val, lv))] if base_val is not None else [])
-        row += [pct(acc(m["validation"], lv)) for m in iters]
-        b, f = acc(base, lv), acc(final, lv)
-        rel = f"{100 * (f - b) / b:+.0f}%" if b and f is not None else "n/a"
-        rows.append(row + [pct(b), pct(f), rel])
-    return head, rows
-
-
-def seed_table(summary: dict[str, Any], base_val: dict[str, Any] | None = None) -> Table:
-    """``seed_rows`` as a rich table for the terminal."""
-    head, rows = seed_rows(summary, base_val)
-    table = Table(title="accuracy (%) by level")
-    for i, h in enumerate(head):
-        table.add_column(h, justify="left" if i == 0 else "right")
-    for row in rows:
-        table.add_row(*row)
-    return table
