@@ -79,7 +79,7 @@ def run_status(run: Path) -> dict[str, Any]:
                 "kind": "?",
                 "status": "broken",
                 "iterations": 0,
-                "headline": str(err),
+                "headline": str(err).replace(f"{run}{os.sep}", ""),
             }
     stages = manifest.get("stages", {})
     iters = sorted(s for s in stages if s.startswith("iter-"))
