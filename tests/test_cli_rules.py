@@ -157,3 +157,26 @@ def test_offline_hub_model_is_one_quick_line(monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(SealError, match="hub is unreachable"):
         load_model(ModelConfig(name="nobody-here/no-such-model-xyz", device="cpu"))
+
+
+def test_broken_critic_and_truncated_model_are_one_line(
+    tmp_path: Path, seal_cli, monkeypatch, one_line_error
+) -> None:
+    from seal.models import tiny_path
+
+    monkeypatch.chdir(tmp_path)
+    critic = tmp_path / "critic"
+    critic.mkdir()
+    (critic / "critic.json").write_text('{"model": "tiny"')  # cut short
+    code, _, err = seal_cli("eval", "--search", "tot", "--critic", str(critic))
+    one_line_error(code, err, "critic.json", "not valid JSON")
+    model = tmp_path / "model"
+    model.mkdir()
+    for f in tiny_path().iterdir():
+        if f.is_file():
+            (model / f.name).write_bytes(f.read_bytes())
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    code, _, err = seal_cli("eval", "--model", str(model))
+    one_line_error(code, err, "model.safetensors", "truncated")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["critic", "model"]
