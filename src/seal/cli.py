@@ -8,6 +8,7 @@ read user text as Rich markup.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import shutil
@@ -102,14 +103,18 @@ def _new_run_path(cfg: SealConfig, name: str | None) -> None:
         raise SealError(f"{path} is a file; choose another --name")
 
 
-def _remove_if_unstarted(run: Any) -> None:
-    """A run directory this command made whose first stage never finished: nothing to keep."""
+def _remove_if_unstarted(run: Any, had_root: bool) -> None:
+    """A run directory this command made whose first stage never finished: nothing to keep
+    (nor the runs directory, if this command made it)."""
     try:
         stages = run.manifest["stages"]
     except SealError:
         stages = {}
     if not stages:
         shutil.rmtree(run.path, ignore_errors=True)
+        if not had_root:
+            with contextlib.suppress(OSError):
+                run.path.parent.rmdir()
 
 
 @app.callback()
@@ -255,19 +260,18 @@ def eval_cmd(
     if policy is not None:
         check_adapter_dir(policy, "policy")
     _check_model(cfg)
-    for n in names:  # unknown names, splits and bad data files fail before the model loads
-        task_obj = build_task(n, cfg, data, fewshot_data)
-        if data is not None or n == "wordmath":
-            select_problems(n, task_obj, cfg, data)
+    for n in names:  # unknown names, splits, bad data files, no hub: before the model loads
+        select_problems(n, build_task(n, cfg, data, fewshot_data), cfg, data)
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
     loaded = LoadedModel(model_obj, tokenizer, cfg.model.name, next(model_obj.parameters()).device)
+    had_root = Path(cfg.runs_dir).exists()
     run = RunDir.create(cfg.runs_dir, name, "eval-" + file_stem(names[0]), dump_config(cfg))
     try:
         _eval_tasks(
             cfg, names, run, loaded, critic_obj, search, data, fewshot_data, output, log_samples
         )
     except BaseException:
-        _remove_if_unstarted(run)
+        _remove_if_unstarted(run, had_root)
         raise
 
 
@@ -501,6 +505,7 @@ def run_cmd(
     check_settings(cfg)
     _task_for_run(cfg)
     _check_model(cfg)
+    had_root = Path(cfg.runs_dir).exists()
     if fresh:
         _new_run_path(cfg, name)
         run = RunDir.create(cfg.runs_dir, name, "run", dump_config(cfg))
@@ -509,7 +514,7 @@ def run_cmd(
         summary = Loop(cfg, run).execute()
     except (SealError, OSError):  # a fresh run that never finished a stage leaves no husk
         if fresh:
-            _remove_if_unstarted(run)
+            _remove_if_unstarted(run, had_root)
         raise
     out.print(seed_table(summary, summary.get("base_validation")))
     out.print(f"-> {run.path}/summary.json")
