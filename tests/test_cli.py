@@ -112,6 +112,7 @@ def test_bad_data_file_keeps_earlier_output(
             str(data),
             "--output",
             str(out_json),
+            "--force",  # allowed to replace it, but a bad data file fails before any write
             "--set",
             f"runs_dir={tmp_path / 'r'}",
         ],

@@ -58,23 +58,20 @@ def save_adapter(model: PeftModel, role: str, out: Path) -> None:
 
 def load_adapter(model: PeftModel, role: str, path: Path) -> None:
     """Replace adapter ``role`` with the one saved at ``path``; a mismatch is a one-line error."""
+    from seal.validate import check_adapter_dir
+
     path = Path(path)
-    cfg_file = path / "adapter_config.json"
-    if not cfg_file.is_file():
-        raise SealError(f"{path} is not a saved adapter (no adapter_config.json)")
-    try:
-        saved = json.loads(cfg_file.read_text())
-    except json.JSONDecodeError:
-        raise SealError(f"{cfg_file} is not valid JSON") from None
+    check_adapter_dir(path)
+    saved = json.loads((path / "adapter_config.json").read_text())
     base_type = model.get_base_model().config.model_type
     active = model.active_adapter
     probe = f"{role}__incoming"
     try:  # load under a spare name first, so a bad adapter never replaces a good one
         model.load_adapter(str(path), adapter_name=probe, is_trainable=True)
-    except (RuntimeError, ValueError, KeyError, OSError) as err:
+    except Exception as err:  # noqa: BLE001 - any loader failure is a bad adapter
         if probe in model.peft_config:
             model.delete_adapter(probe)
-        first = str(err).strip().splitlines()[0][:160]
+        first = (str(err).strip() or type(err).__name__).splitlines()[0][:160]
         raise SealError(
             f"adapter {path} does not match the base model ({base_type}; the adapter was "
             f"trained on {saved.get('base_model_name_or_path')}): {first}"

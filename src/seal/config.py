@@ -309,7 +309,8 @@ def load_config(
     overrides: dict[str, Any] | None = None,
     preset: dict[str, Any] | None = None,
 ) -> SealConfig:
-    """Defaults < ``preset`` < the YAML file < dotted ``overrides`` (``{"sampling.seed": 3}``)."""
+    """Defaults < ``preset`` < the YAML file < dotted ``overrides`` (``{"sampling.seed": 3}``);
+    an override of ``None`` sets the key to null (``--set eval.limit=null``)."""
     base: dict[str, Any] = {}
     for key, value in (preset or {}).items():
         _set_dotted(base, key, value)
@@ -328,8 +329,7 @@ def load_config(
         data = loaded or {}
     data = _merge(base, data)
     for key, value in (overrides or {}).items():
-        if value is not None:
-            _set_dotted(data, key, value)
+        _set_dotted(data, key, value)
     return parse_config(data)
 
 
@@ -340,7 +340,12 @@ def parse_set(pairs: list[str]) -> dict[str, Any]:
         if "=" not in pair:
             raise SealError(f"--set expects key=value, got {pair!r}")
         key, raw = pair.split("=", 1)
-        out[key.strip()] = yaml.safe_load(raw)
+        if not key.strip():
+            raise SealError(f"--set expects key=value, got {pair!r} (no key)")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise SealError(f"--set {pair!r}: the value is not valid YAML; quote it") from None
     return out
 
 

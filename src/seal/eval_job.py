@@ -22,7 +22,7 @@ from seal.models import LoadedModel
 from seal.problems import load_problems
 from seal.store import atomic_write_json, atomic_write_text
 from seal.tasks import get_task
-from seal.tasks.base import Task
+from seal.tasks.base import Problem, Task
 
 
 @dataclass
@@ -34,14 +34,33 @@ class TaskResult:
 
 def build_task(name: str, cfg: SealConfig, data: Path | None, fewshot_data: Path | None) -> Task:
     if name == "wordmath":
+        if fewshot_data is not None:
+            raise SealError("--fewshot-data applies to gsm8k and mmlu only, not wordmath")
         return get_task(name, levels=cfg.eval.levels)
     kwargs: dict[str, Any] = {"data": data}
+    if fewshot_data is not None and name.partition("/")[0] not in ("gsm8k", "mmlu"):
+        raise SealError(f"--fewshot-data applies to gsm8k and mmlu only, not {name}")
     if fewshot_data is not None:
         kwargs["fewshot_data"] = fewshot_data
     if name.startswith("humaneval"):
         kwargs["timeout"] = cfg.eval.timeout
         kwargs["unsafe_local_execution"] = cfg.eval.unsafe_local_execution
     return get_task(name, **kwargs)
+
+
+def select_problems(name: str, task: Task, cfg: SealConfig, data: Path | None) -> list[Problem]:
+    """The problems ``seal eval`` runs: ``--data``'s rows or the split's, cut by ``--limit``
+    (per level for wordmath) and ``--levels`` the same way for both."""
+    ev = cfg.eval
+    split = ev.split or getattr(task, "default_split", "test")
+    if name == "wordmath":
+        return load_problems(task, data, split, ev.limit, ev.levels)
+    if data is None and split not in task.splits:
+        raise SealError(f"task {name} has no split {split!r}; splits: {', '.join(task.splits)}")
+    problems = task.problems(split, ev.limit)
+    if not problems:
+        raise SealError(f"{data or f'split {split!r} of task {name}'} has no problems")
+    return problems
 
 
 def file_stem(task: str) -> str:
@@ -60,14 +79,7 @@ def run_task(
     task = build_task(name, cfg, data, fewshot_data)
     split = ev.split or getattr(task, "default_split", "test")
     shots = ev.shots if ev.shots is not None else getattr(task, "default_shots", 0)
-    if name == "wordmath":
-        problems = load_problems(task, data, split, ev.limit)
-    else:
-        if split not in task.splits:
-            raise SealError(f"task {name} has no split {split!r}; splits: {', '.join(task.splits)}")
-        problems = task.problems(split, ev.limit)
-        if not problems:
-            raise SealError(f"split {split!r} of task {name} has no problems")
+    problems = select_problems(name, task, cfg, data)
     if getattr(task, "kind", "generate") == "choice":
         summary, records = evaluate_choices(
             task,  # type: ignore[arg-type]
@@ -103,9 +115,9 @@ def run_search(
     from seal.search import Searcher, SearchSettings
 
     ev = cfg.eval
-    task = build_task(name, cfg, None if name == "wordmath" else data, None)
+    task = build_task(name, cfg, data, None)
     split = ev.split or getattr(task, "default_split", "test")
-    problems = load_problems(task, data if name == "wordmath" else None, split, ev.limit)  # type: ignore[arg-type]
+    problems = select_problems(name, task, cfg, data)
     sc = cfg.search
     settings = SearchSettings.from_config(cfg)
     results = Searcher(task, sampler, critic, settings).run(problems)

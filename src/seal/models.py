@@ -1,11 +1,14 @@
 """Load a base model and tokenizer: the embedded ``tiny``, a local directory, or a hub id.
 
 All three go through ``from_pretrained``; the embedded model is just a directory inside the
-package. Failures are one-line ``SealError``s naming the model to fix.
+package. A local directory is checked first (config, complete weights), a hub id is checked
+for its form and, when the hub is unreachable, loaded from the local cache only, so an
+offline machine fails at once. Failures are one-line ``SealError``s naming the model to fix.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -21,6 +24,8 @@ from transformers.utils import logging as hf_logging
 
 from seal.config import ModelConfig
 from seal.errors import SealError
+from seal.offline import offline_reason
+from seal.validate import check_model_dir
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -38,12 +43,38 @@ def resolve_model_path(name: str) -> str:
     if path.exists():
         if not (path / "config.json").is_file():
             raise SealError(f"model directory {name} has no config.json (not a Hugging Face model)")
+        check_model_dir(path)
         return str(path)
-    if name.startswith((".", "/", "~")) or name.count("/") > 1 or name.endswith("/"):
+    if (
+        name.startswith((".", "/", "~"))
+        or name.count("/") > 1
+        or name.endswith("/")
+        or not _HUB_ID.fullmatch(name)
+    ):
         raise SealError(
             f"model path {name} does not exist (use 'tiny', a model directory or a hub id)"
         )
     return name
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+
+
+def _hub_kwargs(name: str, path: str) -> dict[str, bool]:
+    """``local_files_only`` for a hub id when the hub is unreachable (cache only, fast)."""
+    if path != name:
+        return {}
+    reason = offline_reason()
+    if reason is None:
+        return {}
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+        raise SealError(
+            f"model {name} is not downloaded and the hub is unreachable ({reason}); "
+            "give --model a local model directory or 'tiny'"
+        )
+    return {"local_files_only": True}
 
 
 def resolve_device(device: str) -> torch.device:
@@ -69,14 +100,17 @@ class LoadedModel:
     device: torch.device
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
 def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
     path = resolve_model_path(name)
     try:
-        tok = AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as err:
-        raise SealError(
-            f"cannot load tokenizer for model {name}: {str(err).splitlines()[0]}"
-        ) from None
+        tok = AutoTokenizer.from_pretrained(path, **_hub_kwargs(name, path))
+    except Exception as err:  # noqa: BLE001 - any loader failure is a bad model
+        raise SealError(f"cannot load tokenizer for model {name}: {_first_line(err)}") from None
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -90,9 +124,11 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     dtype = resolve_dtype(cfg.dtype, device)
     tokenizer = load_tokenizer(cfg.name)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-    except (OSError, ValueError) as err:
-        raise SealError(f"cannot load model {cfg.name}: {str(err).splitlines()[0]}") from None
+        model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=dtype, **_hub_kwargs(cfg.name, path)
+        )
+    except Exception as err:  # noqa: BLE001 - any loader failure is a bad model
+        raise SealError(f"cannot load model {cfg.name}: {_first_line(err)}") from None
     model.to(device)
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, name=cfg.name, device=device)

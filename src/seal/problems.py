@@ -28,11 +28,37 @@ def problems_from_jsonl(path: Path) -> list[Problem]:
     return problems
 
 
-def load_problems(task: Task, data: Path | None, split: str, limit: int) -> list[Problem]:
-    """The problems to evaluate; an empty result is an error, not an empty report."""
+def _cut(
+    problems: list[Problem], limit: int | None, levels: list[int] | None, where: str
+) -> list[Problem]:
+    """A file's problems as a split's would be: only ``levels``, at most ``limit`` per level."""
+    if levels is not None:
+        if any(p.level is None for p in problems):
+            raise SealError(f"{where}: --levels needs a level in every row")
+        problems = [p for p in problems if p.level in levels]
+    if limit is None:
+        return problems
+    seen: dict[int | None, int] = {}
+    kept = []
+    for p in problems:
+        seen[p.level] = seen.get(p.level, 0) + 1
+        if seen[p.level] <= limit:
+            kept.append(p)
+    return kept
+
+
+def load_problems(
+    task: Task,
+    data: Path | None,
+    split: str,
+    limit: int | None,
+    levels: list[int] | None = None,
+) -> list[Problem]:
+    """The problems to evaluate; an empty result is an error, not an empty report. A data
+    file is cut by ``limit`` (per level) and ``levels`` like the task's own split."""
     if data is not None:
-        problems = problems_from_jsonl(data)
-        where = str(data)
+        problems = _cut(problems_from_jsonl(data), limit, levels, str(data))
+        where = str(data) + (f" (levels {levels})" if levels is not None else "")
     else:
         if split not in task.splits:
             raise SealError(

@@ -1,8 +1,11 @@
 """``seal report RUN``: one self-contained HTML page (plots inlined, no network) about a run.
 
-It reads only what the run directory holds, so a run that stopped half way still gets a
-report of what exists and a banner that says where it stopped. The same plots are written
-as PNG files next to the page. ``run_status`` is what ``seal runs`` lists.
+It reads only what the run directory holds (it imports nothing of the loop), so a run that
+stopped half way, even before its first iteration, still gets a report of what exists and a
+banner that says where it stopped; a figure that is missing or unreadable (a critic with no
+held-out AUROC, a torn metrics file) shows as ``-`` or its plot is left out, never a crash.
+The same plots are written as PNG files next to the page. ``run_status`` is what
+``seal runs`` lists; one broken run is listed as broken, not an error for the listing.
 """
 
 from __future__ import annotations
@@ -18,16 +21,39 @@ from typing import Any
 
 from seal.errors import SealError
 from seal.metrics import auroc, reliability
-from seal.store import atomic_write_bytes, atomic_write_text, read_json
+from seal.report_table import seed_rows
+from seal.store import MANIFEST_SHAPE, atomic_write_bytes, atomic_write_text, read_json_object
 
 STAGE_ORDER = ["critic", "base", "base-test", "iter-*", "final"]
 
 
 def _read(path: Path) -> Any | None:
+    """A JSON object from ``path``, or ``None`` when missing, torn or not an object."""
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
+
+
+def _get(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]...`` or ``None`` where any level is missing or not a mapping."""
+    for k in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(k)
+    return data
+
+
+def _fmt(value: Any, spec: str) -> str:
+    """A number formatted, or ``-`` for a figure that was not measured."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "-"
+    return format(value, spec)
+
+
+def _pct(value: Any) -> str:
+    return "-" if _fmt(value, ".1f") == "-" else f"{100 * value:.1f}"
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -40,30 +66,42 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 
 def run_status(run: Path) -> dict[str, Any]:
-    """Name, status (done / running / resumable / failed / empty), iterations done, headline."""
-    manifest = _read(run / "manifest.json") or {}
+    """Name, status (done / running / resumable / failed / empty / broken), iterations done,
+    headline. A manifest of the wrong shape is ``broken``, with what is wrong as headline."""
+    try:
+        manifest = read_json_object(run / "manifest.json", MANIFEST_SHAPE)
+    except SealError as err:
+        if not (run / "manifest.json").exists():
+            manifest = {}
+        else:
+            return {
+                "name": run.name,
+                "kind": "?",
+                "status": "broken",
+                "iterations": 0,
+                "headline": str(err).replace(f"{run}{os.sep}", ""),
+            }
     stages = manifest.get("stages", {})
     iters = sorted(s for s in stages if s.startswith("iter-"))
     summary = _read(run / "summary.json")
     eval_json = _read(run / "eval.json")
-    owner = manifest.get("owner", {})
+    owner = manifest.get("owner") if isinstance(manifest.get("owner"), dict) else {}
     alive = False
     if owner.get("host") == socket.gethostname() and owner.get("pid"):
         try:
             os.kill(int(owner["pid"]), 0)
             alive = True
-        except (ProcessLookupError, PermissionError, ValueError):
+        except (ProcessLookupError, PermissionError, ValueError, TypeError, OverflowError):
             alive = False
     if summary is not None:
         status = "done"
-        head = f"test accuracy {100 * summary['base']['metrics']['accuracy']:.1f} -> " + (
-            f"{100 * summary['final']['metrics']['accuracy']:.1f}"
+        head = (
+            f"test accuracy {_pct(_get(summary, 'base', 'metrics', 'accuracy'))} -> "
+            f"{_pct(_get(summary, 'final', 'metrics', 'accuracy'))}"
         )
     elif eval_json is not None or (manifest.get("kind", "").startswith("eval") and stages):
-        status, head = (
-            "done",
-            (f"accuracy {100 * eval_json['metrics']['accuracy']:.1f}" if eval_json else ""),
-        )
+        status = "done"
+        head = f"accuracy {_pct(_get(eval_json, 'metrics', 'accuracy'))}" if eval_json else ""
     elif alive:
         status, head = "running", f"stage {list(stages)[-1] if stages else 'start'}"
     elif stages:
@@ -92,6 +130,7 @@ def _png(fig: Any) -> bytes:
 
 
 def _plots(data: dict[str, Any]) -> dict[str, bytes]:
+    """Every plot the data allows; one whose figures are missing or malformed is left out."""
     try:
         import matplotlib
 
@@ -100,36 +139,55 @@ def _plots(data: dict[str, Any]) -> dict[str, bytes]:
     except ImportError:
         raise SealError("seal report needs matplotlib (pip install 'seal-lm[report]')") from None
     plots: dict[str, bytes] = {}
+    for name, draw in (
+        ("accuracy", _plot_accuracy),
+        ("calibration", _plot_calibration),
+        ("rewards", _plot_rewards),
+        ("guards", _plot_guards),
+    ):
+        try:
+            fig = draw(data, plt)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            plt.close("all")
+            continue
+        if fig is not None:
+            plots[name] = _png(fig)
+    return plots
+
+
+def _acc(s: Any, level: str | None = None) -> float:
+    value = (
+        _get(s, "metrics", "accuracy") if level is None else _get(s, "by_level", level, "accuracy")
+    )
+    return 100 * value if isinstance(value, int | float) else float("nan")
+
+
+def _plot_accuracy(data: dict[str, Any], plt: Any) -> Any:
     iters = data["iterations"]
     base_val = data.get("base_validation")
-
-    # accuracy per iteration and level (validation)
-    if iters or base_val:
-        fig, ax = plt.subplots(figsize=(6, 3.6))
-        points = ([("base", base_val)] if base_val else []) + [
-            (str(m["iteration"]), m["validation"]) for m in iters
-        ]
-        levels = sorted({lv for _, s in points for lv in s.get("by_level", {})}, key=str)
-        for lv in levels:
-            ax.plot(
-                [x for x, _ in points],
-                [100 * s["by_level"].get(lv, {}).get("accuracy", float("nan")) for _, s in points],
-                marker="o",
-                label=f"level {lv}",
-            )
+    if not iters and not base_val:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    points = ([("base", base_val)] if base_val else []) + [
+        (str(m.get("iteration")), m.get("validation")) for m in iters
+    ]
+    levels = sorted({lv for _, s in points for lv in (_get(s, "by_level") or {})}, key=str)
+    for lv in levels:
         ax.plot(
             [x for x, _ in points],
-            [100 * s["metrics"]["accuracy"] for _, s in points],
-            "k--",
-            marker="s",
-            label="all",
+            [_acc(s, lv) for _, s in points],
+            marker="o",
+            label=f"level {lv}",
         )
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("validation accuracy (%)")
-        ax.legend(fontsize=7, ncol=3)
-        ax.grid(alpha=0.3)
-        plots["accuracy"] = _png(fig)
+    ax.plot([x for x, _ in points], [_acc(s) for _, s in points], "k--", marker="s", label="all")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.legend(fontsize=7, ncol=3)
+    ax.grid(alpha=0.3)
+    return fig
 
+
+def _plot_calibration(data: dict[str, Any], plt: Any) -> Any:
     samples = data["samples"]
     if samples:
         n = len(samples)
@@ -152,8 +210,14 @@ def _plots(data: dict[str, Any]) -> dict[str, bytes]:
             ax.set_ylabel("fraction correct")
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1)
-        plots["calibration"] = _png(fig)
+        return fig
+    return None
 
+
+def _plot_rewards(data: dict[str, Any], plt: Any) -> Any:
+    samples = data["samples"]
+    if samples:
+        n = len(samples)
         fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.0), squeeze=False)
         for ax, (it, rows) in zip(axes[0], samples.items(), strict=True):
             good = [r["score"] for r in rows if r["truth"]]
@@ -162,8 +226,12 @@ def _plots(data: dict[str, Any]) -> dict[str, bytes]:
             ax.set_title(f"iteration {it}: rewards", fontsize=9)
             ax.set_xlabel("critic score")
             ax.legend(fontsize=7)
-        plots["rewards"] = _png(fig)
+        return fig
+    return None
 
+
+def _plot_guards(data: dict[str, Any], plt: Any) -> Any:
+    iters = data["iterations"]
     if iters:
         fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
         xs = [m["iteration"] for m in iters]
@@ -188,34 +256,44 @@ def _plots(data: dict[str, Any]) -> dict[str, bytes]:
         axes[1].set_title("reward hacking watch", fontsize=9)
         axes[1].set_xlabel("iteration")
         axes[1].legend(fontsize=7)
-        plots["guards"] = _png(fig)
-    return plots
+        return fig
+    return None
 
 
 # ---------------------------------------------------------------------------- data
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def collect(run: Path) -> dict[str, Any]:
     """Everything a report shows, from whatever files the run directory holds."""
     run = Path(run)
     if not (run / "manifest.json").is_file():
         raise SealError(f"{run} is not a run directory (no manifest.json)")
-    manifest = read_json(run / "manifest.json")
+    manifest = read_json_object(run / "manifest.json", MANIFEST_SHAPE)
     iterations, samples, examples = [], {}, {}
     for d in sorted(run.glob("iter-*")):
         m = _read(d / "metrics.json")
-        if m is None:
+        if m is None or not isinstance(m.get("iteration"), int):
             continue
         iterations.append(m)
         rows = _rows(d / "samples.parquet")
         if rows:
             samples[m["iteration"]] = rows
-        ex = _read(d / "examples.json")
-        if ex:
+        try:
+            ex = json.loads((d / "examples.json").read_text())
+        except (OSError, ValueError):
+            ex = None
+        if isinstance(ex, list) and ex:
             examples[m["iteration"]] = ex
     summary = _read(run / "summary.json") or {}
     data = {
         "run": run,
         "manifest": manifest,
-        "config": (run / "config.yaml").read_text() if (run / "config.yaml").is_file() else "",
+        "config": _text(run / "config.yaml"),
         "critic": _read(run / "critic-0" / "metrics.json"),
         "base_validation": _read(run / "base" / "eval.json"),
         "base": _read(run / "base-test" / "eval.json"),
@@ -254,8 +332,8 @@ def _step_html(text: str, scores: list[float] | None) -> str:
     lines = [ln for ln in text.splitlines() if ln.strip()]
     out = []
     for i, line in enumerate(lines):
-        if scores and i < len(scores):
-            s = scores[i]
+        if scores and i < len(scores) and isinstance(scores[i], int | float):
+            s = min(1.0, max(0.0, float(scores[i])))
             # red (0) .. green (1)
             color = f"hsl({int(120 * s)},70%,88%)"
             out.append(
@@ -268,8 +346,7 @@ def _step_html(text: str, scores: list[float] | None) -> str:
 
 
 def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
-    from seal.tables import seed_rows
-
+    """The page: whatever sections the data has; a section it cannot read is left out."""
     run: Path = data["run"]
     status = data["status"]
     parts = [f"<h1>seal run {html.escape(run.name)}</h1>"]
@@ -295,8 +372,8 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
         parts.append("<h2>Results: accuracy (%) by level</h2>" + _table(head, rows, "results"))
     critic = data["critic"]
     if critic:
-        h, b = critic.get("heldout", {}), critic.get("bootstrap_heldout", {})
-        sl = critic.get("self_label", {})
+        h, b = critic.get("heldout") or {}, critic.get("bootstrap_heldout") or {}
+        sl = critic.get("self_label") or {}
         parts.append(
             "<h2>Critic (bootstrap)</h2>"
             + _table(
@@ -313,13 +390,13 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
                 [
                     [
                         critic.get("labels", "-"),
-                        f"{b.get('auroc', float('nan')):.3f}",
-                        f"{h.get('auroc', float('nan')):.3f}",
-                        f"{h.get('accuracy', float('nan')):.3f}",
-                        f"{h.get('ece', float('nan')):.3f}",
-                        f"{sl.get('kept_fraction', 0):.2f}",
-                        "-" if sl.get("accuracy") is None else f"{sl['accuracy']:.3f}",
-                        f"{h.get('injection_caught', float('nan')):.2f}",
+                        _fmt(_get(b, "auroc"), ".3f"),
+                        _fmt(_get(h, "auroc"), ".3f"),
+                        _fmt(_get(h, "accuracy"), ".3f"),
+                        _fmt(_get(h, "ece"), ".3f"),
+                        _fmt(_get(sl, "kept_fraction"), ".2f"),
+                        _fmt(_get(sl, "accuracy"), ".3f"),
+                        _fmt(_get(h, "injection_caught"), ".2f"),
                     ]
                 ],
                 "critic",
@@ -339,8 +416,9 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
         )
     if data["iterations"]:
         rows = []
+        keys = sorted({k for m in data["iterations"] for k in (m.get("guards") or {})})
         for m in data["iterations"]:
-            g = m.get("guards", {})
+            g = m.get("guards") or {}
             frontier = m.get("frontier") or {}
             order = (m.get("within_problem_order") or {}).get("all")
             kept = m.get("train_examples") or {}
@@ -348,16 +426,15 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
                 [
                     m["iteration"],
                     html.escape(f"{frontier.get('levels', '-')}: {frontier.get('reason', '-')}"),
-                    m["candidates"],
-                    m["selected"],
-                    f"{m.get('selected_precision', 0):.2f}",
-                    "-" if order is None else f"{order:.2f}",
+                    _fmt(m.get("candidates"), "d"),
+                    _fmt(m.get("selected"), "d"),
+                    _fmt(m.get("selected_precision"), ".2f"),
+                    _fmt(order, ".2f"),
                     f"{kept.get('total', '-')} ({kept.get('replay', '-')} replay)",
                     "yes" if m.get("accepted") else "rolled back",
-                    *(f"{g[k]:.3f}" for k in sorted(g)),
+                    *(_fmt(g.get(k), ".3f") for k in keys),
                 ]
             )
-        keys = sorted(data["iterations"][0].get("guards", {}))
         head = ["iteration", "levels sampled (why)", "candidates", "selected", "precision"]
         head += ["within-problem order", "trained on", "accepted", *keys]
         parts.append(
@@ -375,14 +452,19 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
             "green border: selected, red border: rejected.</p>"
         )
         for ex in data["examples"][it]:
-            parts.append(f"<h3>{html.escape(ex['question'])}</h3>")
-            for c in ex["candidates"]:
-                cls = "sel" if c["selected"] else "rej"
-                tag = "selected" if c["selected"] else "rejected"
+            if not isinstance(ex, dict):
+                continue
+            parts.append(f"<h3>{html.escape(str(ex.get('question', '')))}</h3>")
+            for c in ex.get("candidates") or []:
+                if not isinstance(c, dict):
+                    continue
+                cls = "sel" if c.get("selected") else "rej"
+                tag = "selected" if c.get("selected") else "rejected"
+                steps = c.get("steps") if isinstance(c.get("steps"), list) else None
                 parts.append(
-                    f'<div class="traj {cls}"><b>{tag}</b>, score {c["score"]:.2f}, '
-                    f"{'correct' if c['truth'] else 'wrong'}<br>"
-                    f"{_step_html(c['text'], c.get('steps'))}</div>"
+                    f'<div class="traj {cls}"><b>{tag}</b>, score {_fmt(c.get("score"), ".2f")}, '
+                    f"{'correct' if c.get('truth') else 'wrong'}<br>"
+                    f"{_step_html(str(c.get('text', '')), steps)}</div>"
                 )
     parts.append(f"<h2>Configuration</h2><pre>{html.escape(data['config'])}</pre>")
     body = "\n".join(parts)

@@ -27,7 +27,7 @@ def score_completions(
     workers: int | None = None,
     unsafe_local_execution: bool = False,
 ) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"data": data}
+    kwargs: dict[str, Any] = {} if task_name == "wordmath" else {"data": data}
     if task_name == "humaneval":
         kwargs |= {
             "timeout": timeout,
@@ -38,7 +38,13 @@ def score_completions(
     if getattr(task, "kind", "generate") != "generate":
         raise SealError(f"task {task_name} is scored by log-likelihood, not completions")
     split = getattr(task, "default_split", "test")
-    problems = {p.id: p for p in task.problems(split, None)}
+    if task_name == "wordmath" and data is not None:  # generated problems, or the user's
+        from seal.problems import problems_from_jsonl
+
+        listed = problems_from_jsonl(data)
+    else:
+        listed = task.problems(split, None)
+    problems = {p.id: p for p in listed}
     rows = []
     for lineno, row in iter_jsonl(completions, required=("task_id", "completion")):
         if row["task_id"] not in problems:

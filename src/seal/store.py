@@ -2,6 +2,8 @@
 
 Every file is written to a temporary name in the same directory, flushed, fsynced and
 renamed over the target, so a kill leaves either the old file or the new one, never half.
+The new file gets the permissions a plain ``open`` would give it: the replaced file's mode,
+or ``0666`` less the umask for a new one (``mkstemp`` alone would leave it ``0600``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,20 @@ from typing import Any
 from seal.errors import SealError
 
 
+def _mode_for(path: Path) -> int:
+    """The mode ``path`` keeps (if it exists) or a new file gets under the current umask."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     path = Path(path)
+    if path.is_dir():
+        raise SealError(f"cannot write {path}: it is a directory")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -28,6 +42,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise SealError(f"cannot write {path}: {err.strerror}") from None
     try:
         write(Path(tmp))
+        os.chmod(tmp, _mode_for(path))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -60,6 +75,32 @@ def read_json(path: Path) -> Any:
         raise SealError(f"{path} is not valid JSON: {err}") from None
 
 
+def read_json_object(path: Path, required: dict[str, type] | None = None) -> dict[str, Any]:
+    """A JSON file that must hold an object whose ``required`` keys have the given types;
+    anything else is one line naming the file and what is wrong."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise SealError(f"{path} should hold a JSON object, got {type(data).__name__}")
+    for key, kind in (required or {}).items():
+        if not isinstance(data.get(key), kind):
+            raise SealError(
+                f"{path}: field {key!r} should be {kind.__name__}, got {data.get(key)!r:.60}"
+            )
+    return data
+
+
+def check_run_name(name: str) -> str:
+    """A run name is one path component: ``--name ../x`` must not write outside runs_dir."""
+    if not name.strip() or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise SealError(f"--name {name!r} must be a plain directory name (no '/', not '..')")
+    if name.startswith(("-", ".")):
+        raise SealError(f"--name {name!r} must not start with '-' or '.'")
+    return name
+
+
+MANIFEST_SHAPE = {"kind": str, "stages": dict}
+
+
 class RunDir:
     """``runs/<name>/``: ``config.yaml`` (what ran) and ``manifest.json`` (stages done)."""
 
@@ -69,7 +110,7 @@ class RunDir:
     @classmethod
     def create(cls, root: Path, name: str | None, kind: str, config_yaml: str) -> RunDir:
         """A new run directory under ``root``; an existing name is refused, never overwritten."""
-        name = name or f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+        name = check_run_name(name) if name else f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
         path = Path(root) / name
         suffix = 1
         base = path
@@ -87,7 +128,7 @@ class RunDir:
 
     @property
     def manifest(self) -> dict[str, Any]:
-        return read_json(self.path / "manifest.json")
+        return read_json_object(self.path / "manifest.json", MANIFEST_SHAPE)
 
     def mark_done(self, stage: str, **info: Any) -> None:
         manifest = self.manifest

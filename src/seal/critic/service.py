@@ -88,32 +88,28 @@ def load_critic(
     critic_dir: Path, model_name: str | None = None, device: str | None = None
 ) -> Critic:
     """A ``Critic`` from a directory written by ``train_and_save``."""
+    from seal.validate import critic_meta
+
     critic_dir = Path(critic_dir)
-    meta_file = critic_dir / "critic.json"
-    if meta_file.is_file():
-        config_file, model = critic_dir / "config.yaml", json.loads(meta_file.read_text())["model"]
-    else:  # a critic inside a run: RUN/critic-0 or RUN/iter-NN/critic
-        run = next(
-            (
-                d
-                for d in (critic_dir.parent, critic_dir.parent.parent)
-                if (d / "manifest.json").is_file()
-            ),
-            None,
-        )
-        if run is None or not (critic_dir / "adapter_config.json").is_file():
-            raise SealError(
-                f"{critic_dir} is not a critic directory (no critic.json, not a critic in a run)"
-            )
-        config_file = run / "config.yaml"
+    config_file, model = critic_meta(critic_dir)
+    if model is None:
         model = load_config(config_file).model.name
-    overrides: dict[str, Any] = {"model.name": model_name or model, "model.device": device}
+    overrides: dict[str, Any] = {"model.name": model_name or model}
+    if device is not None:
+        overrides["model.device"] = device
     cfg = load_config(config_file, overrides)
     loaded = load_model(cfg.model)
     c = cfg.critic
     model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
     load_adapter(model, "critic", critic_dir)
     return Critic(model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
+
+
+def critic_config_file(critic_dir: Path) -> Path:
+    """The config a critic was trained with (checked: see ``seal.validate.critic_meta``)."""
+    from seal.validate import critic_meta
+
+    return critic_meta(critic_dir)[0]
 
 
 def score_file(
@@ -133,7 +129,7 @@ def score_file(
     if not rows:
         raise SealError(f"{input_path} has no rows to score")
     critic = load_critic(critic_dir, model, device)
-    how = load_config(Path(critic_dir) / "config.yaml").critic.combine
+    how = load_config(critic_config_file(critic_dir)).critic.combine
     questions = [str(r.get("prompt", r.get("question"))) for r in rows]
     solutions = [str(r["solution"]) for r in rows]
     verdicts = critic.score(questions, solutions)
@@ -156,7 +152,14 @@ def load_with_adapters(
     cfg: SealConfig, critic_dir: Path | None = None, policy_dir: Path | None = None
 ) -> tuple[Any, Any, Critic | None]:
     """The configured base model with a saved policy and/or critic adapter on it:
-    ``(model, tokenizer, critic or None)``. Without either directory, the plain model."""
+    ``(model, tokenizer, critic or None)``. Without either directory, the plain model.
+    Both directories are checked before the model loads."""
+    from seal.validate import check_adapter_dir, critic_meta
+
+    if critic_dir is not None:
+        critic_meta(critic_dir)
+    if policy_dir is not None:
+        check_adapter_dir(policy_dir, "policy")
     if critic_dir is None and policy_dir is None:
         loaded = load_model(cfg.model)
         return loaded.model, loaded.tokenizer, None

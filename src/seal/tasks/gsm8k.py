@@ -109,6 +109,8 @@ class GSM8K:
         ]
 
     def _shots(self, k: int) -> list[tuple[str, str]]:
+        if k == 0:  # zero shots need no train split (and no hub)
+            return []
         if self.cot:
             return COT_EXEMPLARS[:k]
         if self._train is None:

@@ -52,6 +52,9 @@ def load_rows(
     """Rows of ``split`` of ``hub_id`` (``config``), or of the file at ``path``."""
     if path is not None:
         return read_rows(path, required)
+    from seal.offline import offline_reason
+
+    offline = offline_reason()  # unreachable: cache only, so a missing data set fails at once
     try:
         import datasets
     except ImportError:
@@ -66,7 +69,9 @@ def load_rows(
         raise SealError(
             f"could not load {hub_id}"
             + (f" ({config})" if config else "")
-            + f" split {split!r} from the hub: {first[:200]}; pass --data FILE instead"
+            + f" split {split!r} from the hub"
+            + (f" (offline: {offline})" if offline else "")
+            + f": {first[:200]}; pass --data FILE instead"
         ) from None
     rows = [dict(r) for r in ds]
     for i, row in enumerate(rows, start=1):

@@ -1,0 +1,73 @@
+"""The one rule for what a command writes: an existing output is refused unless ``--force``,
+an input is never an output, and a file is never written where a directory is meant (or
+the other way round). Checked before any work starts, so a refusal costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from seal.errors import SealError
+
+
+def _same_or_inside(a: Path, b: Path) -> bool:
+    """``a`` is ``b`` or lies inside it (after resolving links)."""
+    ra, rb = a.resolve(), b.resolve()
+    return ra == rb or rb in ra.parents
+
+
+def _check_parents(path: Path, option: str) -> None:
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SealError(f"{option} {path}: {parent} is a file, not a directory")
+            return
+
+
+def check_output_file(
+    path: Path, force: bool, option: str = "--output", inputs: Iterable[Path | None] = ()
+) -> None:
+    """``path`` may be written as a file."""
+    path = Path(path)
+    for inp in inputs:
+        if inp is not None and path.resolve() == Path(inp).resolve():
+            raise SealError(f"{option} {path} is also an input; write the result elsewhere")
+    if path.is_dir():
+        raise SealError(f"{option} {path} is a directory; give a file name")
+    if path.exists() and not force:
+        raise SealError(f"{option} {path} already exists; pass --force to replace it")
+    _check_parents(path, option)
+
+
+def check_output_dir(
+    path: Path, force: bool, option: str = "--output", inputs: Iterable[Path | None] = ()
+) -> None:
+    """``path`` may be made (or, with ``force``, replaced) as a directory."""
+    path = Path(path)
+    for inp in inputs:
+        if inp is not None and Path(inp).exists() and _same_or_inside(Path(inp), path):
+            raise SealError(f"{option} {path} holds the input {inp}; write the result elsewhere")
+    if path.exists() and not path.is_dir():
+        raise SealError(f"{option} {path} is a file; give a directory")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise SealError(
+            f"{option} {path} already exists and is not empty; pass --force to replace it"
+        )
+    _check_parents(path, option)
+
+
+def check_output_files(
+    directory: Path,
+    names: Iterable[str],
+    force: bool,
+    option: str = "--output",
+    inputs: Iterable[Path | None] = (),
+) -> None:
+    """Files ``names`` may be written into ``directory`` (other files in it are left alone)."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise SealError(f"{option} {directory} is a file; give a directory")
+    inputs = list(inputs)
+    for name in names:
+        check_output_file(directory / name, force, option, inputs)

@@ -1,0 +1,56 @@
+"""The seed-style results table (levels x base, iterations, final): rows for the HTML report
+and a Rich table for the terminal. It reads the dictionaries a run writes (``summary.json``,
+``*/eval.json``, ``iter-NN/metrics.json``) and shows any missing number as ``-``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+
+def seed_rows(
+    summary: dict[str, Any], base_val: dict[str, Any] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """The seed-style table's header and rows: rows = levels (and all), columns = base,
+    each iteration (validation accuracy), then base and final on the test split with the
+    relative improvement. A missing final (a run that stopped) shows as ``-``."""
+    iters = [m for m in summary.get("iterations") or [] if isinstance(m, dict)]
+    base, final = summary.get("base"), summary.get("final")
+    head = ["level"] + (["base (val)"] if base_val is not None else [])
+    head += [f"iter {m.get('iteration', i + 1)} (val)" for i, m in enumerate(iters)]
+    head += ["base (test)", "final (test)", "relative"]
+    ref = final or base or base_val or {"by_level": {}}
+    levels = list(ref.get("by_level") or {}) + ["all"]
+
+    def acc(summary_: Any, level: str) -> float | None:
+        if not isinstance(summary_, dict):
+            return None
+        part = summary_.get("metrics") if level == "all" else (summary_.get("by_level") or {})
+        src = part if level == "all" else part.get(level)
+        value = src.get("accuracy") if isinstance(src, dict) else None
+        return value if isinstance(value, int | float) else None
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.1f}"
+
+    rows = []
+    for lv in levels:
+        row = [lv] + ([pct(acc(base_val, lv))] if base_val is not None else [])
+        row += [pct(acc(m.get("validation"), lv)) for m in iters]
+        b, f = acc(base, lv), acc(final, lv)
+        rel = f"{100 * (f - b) / b:+.0f}%" if b and f is not None else "n/a"
+        rows.append(row + [pct(b), pct(f), rel])
+    return head, rows
+
+
+def seed_table(summary: dict[str, Any], base_val: dict[str, Any] | None = None) -> Table:
+    """``seed_rows`` as a rich table for the terminal."""
+    head, rows = seed_rows(summary, base_val)
+    table = Table(title="accuracy (%) by level")
+    for i, h in enumerate(head):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table

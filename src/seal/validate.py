@@ -1,0 +1,119 @@
+"""Cheap checks of the directories seal reads, before anything heavy loads them.
+
+A model, adapter, critic or run directory is checked for the files it must hold, for JSON
+of the right shape and for complete safetensors weights (the header's sizes against the
+file's), so a broken one is one line naming the file and what is wrong, said before a
+run directory exists or a model loads, instead of a library's traceback half way.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+from seal.errors import SealError
+from seal.store import MANIFEST_SHAPE, read_json_object
+
+
+def check_safetensors(path: Path) -> None:
+    """The file's header parses and its tensors end exactly where the file ends."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise SealError(f"{path} is truncated (no safetensors header)")
+            (n,) = struct.unpack("<Q", head)
+            if n > size - 8:
+                raise SealError(f"{path} is truncated or not a safetensors file")
+            header = json.loads(fh.read(n))
+    except OSError as err:
+        raise SealError(f"cannot read {path}: {err.strerror}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise SealError(f"{path} is not a safetensors file (unreadable header)") from None
+    if not isinstance(header, dict):
+        raise SealError(f"{path} is not a safetensors file (unreadable header)")
+    ends = [
+        t["data_offsets"][1]
+        for k, t in header.items()
+        if k != "__metadata__" and isinstance(t, dict) and len(t.get("data_offsets", [])) == 2
+    ]
+    expected = 8 + n + max(ends, default=0)
+    if size < expected:
+        raise SealError(f"{path} is truncated ({size} of {expected} bytes)")
+
+
+def check_model_dir(path: Path) -> None:
+    """A Hugging Face model directory: ``config.json`` and complete weights."""
+    path = Path(path)
+    read_json_object(path / "config.json")
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        weight_map = read_json_object(index, {"weight_map": dict})["weight_map"]
+        for shard in sorted(set(map(str, weight_map.values()))):
+            if not (path / shard).is_file():
+                raise SealError(f"model directory {path} is missing weight shard {shard}")
+    for f in sorted(path.glob("*.safetensors")):
+        check_safetensors(f)
+
+
+def check_adapter_dir(path: Path, what: str = "adapter") -> None:
+    """A PEFT adapter directory: ``adapter_config.json`` and complete weights."""
+    path = Path(path)
+    if not path.is_dir():
+        raise SealError(f"{what} {path} does not exist or is not a directory")
+    if not (path / "adapter_config.json").is_file():
+        raise SealError(f"{path} is not a saved {what} (no adapter_config.json)")
+    read_json_object(path / "adapter_config.json")
+    weights = path / "adapter_model.safetensors"
+    if weights.is_file():
+        check_safetensors(weights)
+    elif not (path / "adapter_model.bin").is_file():
+        raise SealError(f"{what} {path} has no weights (adapter_model.safetensors)")
+
+
+def critic_meta(path: Path) -> tuple[Path, str | None]:
+    """Check a critic directory; ``(its config file, the model it was trained on or None)``.
+
+    Either ``seal critic train``'s output (``critic.json`` + ``config.yaml``) or a critic
+    inside a run (``RUN/critic-0``, ``RUN/iter-NN/critic``: the run's ``config.yaml``).
+    """
+    from seal.config import load_config
+
+    path = Path(path)
+    if not path.is_dir():
+        raise SealError(f"critic {path} does not exist or is not a directory")
+    meta = path / "critic.json"
+    if meta.is_file():
+        model: str | None = read_json_object(meta, {"model": str})["model"]
+        config_file = path / "config.yaml"
+    else:
+        run = next(
+            (d for d in (path.parent, path.parent.parent) if (d / "manifest.json").is_file()),
+            None,
+        )
+        if run is None:
+            raise SealError(
+                f"{path} is not a critic directory (no critic.json, not a critic in a run)"
+            )
+        config_file, model = run / "config.yaml", None
+    if not config_file.is_file():
+        raise SealError(f"critic {path} has no config file {config_file}")
+    load_config(config_file)
+    check_adapter_dir(path, "critic")
+    return config_file, model
+
+
+def check_run_dir(path: Path) -> dict[str, Any]:
+    """A run directory: a manifest of the right shape and a valid ``config.yaml``."""
+    from seal.config import load_config
+
+    path = Path(path)
+    if not (path / "manifest.json").is_file() or not (path / "config.yaml").is_file():
+        raise SealError(f"{path} is not a run directory (no manifest.json / config.yaml)")
+    manifest = read_json_object(path / "manifest.json", MANIFEST_SHAPE)
+    load_config(path / "config.yaml")
+    return manifest

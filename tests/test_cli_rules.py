@@ -1,0 +1,182 @@
+"""The CLI's promises beyond the bad-input table: what options mean, what is never written,
+and a report for every run that exists, however far it got. No model is loaded here."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from seal.errors import SealError
+from seal.report import run_status, write_report
+from seal.store import atomic_write_text
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+
+def _run_dir(run: Path, stages: dict, files: dict[str, object]) -> Path:
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("model:\n  name: tiny\n")
+    (run / "manifest.json").write_text(json.dumps({"kind": "run", "stages": stages}))
+    for name, content in files.items():
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text(json.dumps(content))
+    return run
+
+
+def _eval(acc: float) -> dict:
+    return {"n": 4, "metrics": {"accuracy": acc}, "by_level": {"1": {"accuracy": acc}}}
+
+
+def test_report_of_a_run_whose_critic_has_no_auroc(tmp_path: Path, seal_cli) -> None:
+    no_auroc = {"auroc": None, "accuracy": None, "ece": None, "n": 0, "injection_caught": None}
+    run = _run_dir(
+        tmp_path / "r",
+        {"critic": {}, "base": {}, "base-test": {}, "iter-1": {}, "final": {}},
+        {
+            "critic-0/metrics.json": {
+                "labels": 8,
+                "heldout": no_auroc,
+                "bootstrap_heldout": {"auroc": None},
+                "self_label": {"kept_fraction": 0.5, "accuracy": None},
+            },
+            "base/eval.json": _eval(0.5),
+            "base-test/eval.json": _eval(0.5),
+            "final/eval.json": _eval(0.75),
+            "iter-01/metrics.json": {
+                "iteration": 1,
+                "validation": _eval(0.6),
+                "accepted": True,
+                "guards": {"distinct": None},
+                "mean_score": None,
+                "audit_accuracy": None,
+            },
+            "summary.json": {"base": _eval(0.5), "final": _eval(0.75)},
+        },
+    )
+    code, out, err = seal_cli("report", str(run))
+    assert code == 0, err
+    page = (run / "report" / "report.html").read_text()
+    assert "Critic (bootstrap)" in page and "<td>-</td>" in page
+    assert "final (test)" in page and "75.0" in page
+    assert run_status(run)["status"] == "done"
+
+
+@pytest.mark.parametrize("stages", [{}, {"critic": {}}])
+def test_report_of_a_run_killed_before_its_first_iteration(tmp_path: Path, stages) -> None:
+    files = {"critic-0/metrics.json": {"heldout": {"auroc": 0.7}}} if stages else {}
+    run = _run_dir(tmp_path / "r", stages, files)
+    page = write_report(run).read_text()
+    assert "did not finish" in page and "seal run --resume" in page
+
+
+def test_report_reads_the_run_directory_only() -> None:
+    import seal.report
+
+    assert "seal.improve" not in Path(seal.report.__file__).read_text()
+
+
+def test_runs_lists_a_broken_run_among_good_ones(tmp_path: Path, seal_cli) -> None:
+    _run_dir(tmp_path / "runs" / "good", {"critic": {}}, {})
+    bad = tmp_path / "runs" / "bad"
+    bad.mkdir(parents=True)
+    (bad / "manifest.json").write_text("[1, 2]")
+    code, out, err = seal_cli("runs", str(tmp_path / "runs"))
+    assert code == 0, err
+    assert "broken" in out and "resumable" in out
+
+
+def test_outputs_keep_usual_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "new.txt", "x")
+        assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == 0o644
+        (tmp_path / "kept.txt").write_text("old")
+        os.chmod(tmp_path / "kept.txt", 0o640)
+        atomic_write_text(tmp_path / "kept.txt", "new")
+        assert stat.S_IMODE((tmp_path / "kept.txt").stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_a_run_that_fails_to_start_leaves_nothing(
+    tmp_path: Path, seal_cli, monkeypatch, one_line_error
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for bad in (["--set", "run.top_k=99"], ["--name", "../x"], ["--report-to", "nope"]):
+        code, _, err = seal_cli("run", *bad)
+        one_line_error(code, err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_refuses_a_broken_run(tmp_path: Path, seal_cli, one_line_error) -> None:
+    run = _run_dir(tmp_path / "r", {}, {})
+    (run / "manifest.json").write_text('{"kind": "run", "stages": []}')
+    code, _, err = seal_cli("run", "--resume", str(run))
+    one_line_error(code, err, "manifest.json", "stages")
+
+
+def test_set_null_overrides(seal_cli) -> None:
+    code, out, err = seal_cli("config", "show", "--set", "eval.limit=null")
+    assert code == 0, err
+    assert "limit: null" in out
+
+
+def test_data_file_honours_limit_and_levels(tmp_path: Path) -> None:
+    from seal.problems import load_problems
+    from seal.tasks import get_task
+
+    data = tmp_path / "d.jsonl"
+    rows = [{"question": f"q{i}", "answer": i, "level": 1 + i % 3} for i in range(12)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = get_task("wordmath")
+    got = load_problems(task, data, "test", 2, [1, 3])
+    assert [p.level for p in got] == [1, 3, 1, 3]
+    assert len(load_problems(task, data, "test", None, None)) == 12
+
+
+def test_zero_shots_never_need_the_hub(tmp_path: Path, monkeypatch) -> None:
+    from seal.tasks import gsm8k
+    from seal.tasks.base import Problem
+
+    def no_hub(*_: object, **__: object) -> None:
+        raise AssertionError("fetched the train split")
+
+    monkeypatch.setattr(gsm8k, "load_rows", no_hub)
+    task = gsm8k.GSM8K(data=tmp_path / "unused.jsonl")
+    assert task.prompt(Problem(id="1", question="q", answer="1"), shots=0).endswith("Answer:")
+
+
+def test_offline_hub_model_is_one_quick_line(monkeypatch) -> None:
+    from seal.config import ModelConfig
+    from seal.models import load_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SealError, match="hub is unreachable"):
+        load_model(ModelConfig(name="nobody-here/no-such-model-xyz", device="cpu"))
+
+
+def test_broken_critic_and_truncated_model_are_one_line(
+    tmp_path: Path, seal_cli, monkeypatch, one_line_error
+) -> None:
+    from seal.models import tiny_path
+
+    monkeypatch.chdir(tmp_path)
+    critic = tmp_path / "critic"
+    critic.mkdir()
+    (critic / "critic.json").write_text('{"model": "tiny"')  # cut short
+    code, _, err = seal_cli("eval", "--search", "tot", "--critic", str(critic))
+    one_line_error(code, err, "critic.json", "not valid JSON")
+    model = tmp_path / "model"
+    model.mkdir()
+    for f in tiny_path().iterdir():
+        if f.is_file():
+            (model / f.name).write_bytes(f.read_bytes())
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    code, _, err = seal_cli("eval", "--model", str(model))
+    one_line_error(code, err, "model.safetensors", "truncated")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["critic", "model"]
