@@ -159,6 +159,18 @@ def test_offline_hub_model_is_one_quick_line(monkeypatch) -> None:
         load_model(ModelConfig(name="nobody-here/no-such-model-xyz", device="cpu"))
 
 
+def test_a_local_model_directory_by_absolute_path_loads_offline(tmp_path, monkeypatch) -> None:
+    """A directory is never mistaken for a hub id (offline or not)."""
+    import shutil
+
+    from seal.models import load_tokenizer, tiny_path
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    copy = tmp_path / "my-model"
+    shutil.copytree(tiny_path(), copy)
+    assert load_tokenizer(str(copy)).eos_token
+
+
 def test_broken_critic_and_truncated_model_are_one_line(
     tmp_path: Path, seal_cli, monkeypatch, one_line_error
 ) -> None:

@@ -62,7 +62,7 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?"
 
 def _hub_kwargs(name: str, path: str) -> dict[str, bool]:
     """``local_files_only`` for a hub id when the hub is unreachable (cache only, fast)."""
-    if path != name:
+    if path != name or Path(path).exists():  # 'tiny' or a local directory
         return {}
     reason = offline_reason()
     if reason is None:
