@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from seal.sandbox import SandboxLimits, run_program
+from seal.sandbox import SandboxLimits, run_program, seccomp
 
 FAST = SandboxLimits(timeout=3.0, memory_mb=512, output_kb=256)
 SOURCE = Path(__file__).parent / "fixtures" / "native_attack.c"
@@ -65,8 +65,11 @@ def test_native_code_runs_but_without_privileges(shared_object) -> None:
     assert "setuid0 rc=-1" in r.stdout and "unshare_user rc=-1" in r.stdout
     lines = r.stdout.splitlines()
     assert "0" not in lines  # `id -u` in a shell it started is not root
-    assert any(ln.startswith("CapEff:") and ln.endswith("0000000000000000") for ln in lines)
+    for field, value in [("CapEff", "0000000000000000"), ("CapBnd", "0000000000000000")]:
+        assert any(ln.startswith(field) and ln.endswith(value) for ln in lines), field
     assert any(ln.startswith("NoNewPrivs:") and ln.endswith("1") for ln in lines)
+    if seccomp.program() is not None:
+        assert any(ln.startswith("Seccomp:") and ln.endswith("2") for ln in lines)
 
 
 def test_native_code_cannot_write_delete_or_read_outside(shared_object, tmp_path: Path) -> None:
