@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from seal import progress
 from seal.config import SealConfig, dump_config, load_config, parse_set
@@ -350,6 +351,9 @@ def run_cmd(
         str | None, typer.Option(help="Candidates from: sample (N samples) or tot.")
     ] = None,
     labels: Annotated[int | None, typer.Option(help="Critic bootstrap labels.")] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="Sampling and judging: hf or vllm (model.backend).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
     seed: SeedOpt = None,
@@ -376,6 +380,7 @@ def run_cmd(
         else [x.strip() for x in report_to.split(",") if x.strip() and x.strip() != "none"],
         "critic.labels": labels,
         "run.seed": seed,
+        "model.backend": backend,
     }
     if resume is not None:
         if not (resume / "manifest.json").is_file() or not (resume / "config.yaml").is_file():
@@ -565,7 +570,10 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except SealError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        # escaped: messages may hold brackets (pip install 'seal-lm[vllm]'), not markup
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     except click.exceptions.ClickException as err:
         err.show()

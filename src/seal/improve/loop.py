@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import torch
 from rich.table import Table
 
-from seal import tracking
+from seal import distributed, tracking
 from seal.adapters import load_adapter, lora_config, save_adapter, with_adapters
 from seal.config import SealConfig
 from seal.critic.data import Trajectory, balanced, outcome_examples
@@ -61,6 +61,10 @@ def check_settings(cfg: SealConfig) -> None:
     if r.prompts_per_level < 1:
         raise SealError("run.prompts_per_level must be at least 1 (zero prompts)")
     tracking.check(r.report_to)
+    if cfg.model.backend == "vllm":
+        from seal.generation.vllm_engine import check
+
+        check(cfg)
 
 
 class Loop:
@@ -68,7 +72,8 @@ class Loop:
 
     def __init__(self, cfg: SealConfig, run: RunDir, quiet: bool = False):
         check_settings(cfg)
-        self.cfg, self.run, self.quiet = cfg, run, quiet
+        # launched distributed: every rank runs the loop, rank 0 alone prints
+        self.cfg, self.run, self.quiet = cfg, run, quiet or not distributed.is_main()
         kwargs: dict[str, Any] = {"levels": cfg.eval.levels} if cfg.run.task == "wordmath" else {}
         self.task = get_task(cfg.run.task, **kwargs)
         train_kwargs = {"levels": cfg.run.train_levels} if cfg.run.task == "wordmath" else {}
@@ -85,6 +90,10 @@ class Loop:
             batch_size=cfg.sampling.batch_size,
             bf16=cfg.model.train_bf16,
         )
+        if cfg.model.backend == "vllm":  # sampling and judging on vLLM, adapters as files
+            from seal.critic.vllm_judge import attach
+
+            self.sampler = attach(cfg, self.model, self.tokenizer, self.critic, run.path / "serve")
         self.bootstrap: list[Trajectory] = []
 
     # ------------------------------------------------------------------ helpers
