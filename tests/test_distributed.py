@@ -5,10 +5,12 @@ torchrun processes and Accelerate's ``PartialState`` joins them on gloo (no CUDA
 tests hide any GPU so it is gloo everywhere. Everything is fp32 (``train_bf16: off``).
 
 Tolerances: candidates, selections and evaluation metrics are identical; critic p(good)
-within 1e-6 (each rank pads its own share of a batch); adapter weights within 1e-5
-absolute after about a dozen optimiser steps: the gradients differ only in summation
-order (~1e-7 relative), and Adam divides each coordinate by its own running scale, which
-lifts that noise on near-zero coordinates to ~1e-6 (3.3e-6 measured).
+within 1e-6 (each rank pads its own share of a batch); losses within 1e-5 relative. Adapter
+weights after 12 optimiser steps: the gradients differ only in summation order (~1e-7
+relative), but Adam divides each coordinate by its own running scale, which lifts that
+noise where a coordinate's gradient is near zero. Measured over 156k LoRA weights: mean
+|diff| 6.5e-9, 0.1% above 1e-6, max 2.9e-5 (weights up to 0.06); asserted: mean < 1e-7,
+under 0.5% above 1e-6, max < 1e-4.
 """
 
 from __future__ import annotations
@@ -124,8 +126,10 @@ def test_two_processes_train_as_one(tmp_path: Path) -> None:
     assert b["grpo"] == pytest.approx(a["grpo"], rel=1e-4, abs=1e-7)
     assert a["grpo"]["trained"] > 0
     assert a["weights"].keys() == b["weights"].keys()
-    for k, w in a["weights"].items():
-        torch.testing.assert_close(b["weights"][k], w, atol=1e-5, rtol=0, msg=k)
+    diff = torch.cat([(b["weights"][k] - w).abs().reshape(-1) for k, w in a["weights"].items()])
+    assert diff.max() < 1e-4  # measured 2.9e-5: a fifth of one Adam step at lr 2e-4
+    assert (diff > 1e-6).float().mean() < 0.005  # measured 0.1%
+    assert diff.mean() < 1e-7  # measured 6.5e-9
 
 
 def _config(tmp_path: Path) -> Path:

@@ -46,7 +46,9 @@ def _dist():
     if not dist.is_initialized():
         from accelerate import PartialState
 
-        PartialState()  # reads the launcher's environment; gloo on CPU, NCCL on CUDA
+        # reads the launcher's environment: NCCL on GPUs; without CUDA, Accelerate's
+        # multi-CPU state on gloo (it needs cpu=True to choose it)
+        PartialState(cpu=not torch.cuda.is_available())
     return dist
 
 
