@@ -15,6 +15,7 @@ from pathlib import Path
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel
 
+from seal import distributed
 from seal.errors import SealError
 
 ROLES = ("policy", "critic")
@@ -42,8 +43,12 @@ def with_adapters(
 
 
 def save_adapter(model: PeftModel, role: str, out: Path) -> None:
-    """Write one adapter to ``out`` atomically (a temporary directory renamed into place)."""
-    out = Path(out)
+    """Write one adapter to ``out`` atomically (a temporary directory renamed into place);
+    launched distributed, rank 0 writes it and the others wait for it."""
+    distributed.on_main(lambda: _save_adapter(model, role, Path(out)))
+
+
+def _save_adapter(model: PeftModel, role: str, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:

@@ -468,6 +468,9 @@ def run_cmd(
         str | None, typer.Option(help="Candidates from: sample (N samples) or tot.")
     ] = None,
     labels: Annotated[int | None, typer.Option(help="Critic bootstrap labels.")] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="Sampling and judging: hf or vllm (model.backend).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the run in this directory (other flags: none).")
@@ -498,6 +501,7 @@ def run_cmd(
         else [x.strip() for x in report_to.split(",") if x.strip() and x.strip() != "none"],
         "critic.labels": labels,
         "run.seed": seed,
+        "model.backend": backend,
     }
     if resume is not None:
         if name is not None or preset != "tiny-cpu":

@@ -30,6 +30,12 @@ class ModelConfig(_Section):
     train_bf16: Literal["auto", "on", "off"] = "auto"
     """bfloat16 autocast in training (critic, SFT, policy gradient); ``auto``: on CUDA with
     bf16, and on CPUs with native bf16 only where a quick timing shows it is faster."""
+    backend: Literal["hf", "vllm"] = "hf"
+    """Sampling and critic scoring: ``hf`` (seal's own sampler, any device) or ``vllm`` (one
+    offline vLLM engine on the base model, adapters loaded from files; needs
+    ``pip install 'seal-lm[vllm]'`` and a GPU; not run yet, see docs/scale-out.md)."""
+    vllm_memory: float = Field(0.5, gt=0.0, lt=1.0)
+    """Share of GPU memory vLLM may take (the training model lives in the same process)."""
 
 
 class SamplingConfig(_Section):

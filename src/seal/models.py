@@ -22,6 +22,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
+from seal import distributed
 from seal.config import ModelConfig
 from seal.errors import SealError
 from seal.offline import offline_reason
@@ -78,6 +79,11 @@ def _hub_kwargs(name: str, path: str) -> dict[str, bool]:
 
 
 def resolve_device(device: str) -> torch.device:
+    """The configured device; launched distributed on GPUs, ``auto`` and ``cuda`` mean this
+    rank's GPU (``cuda:LOCAL_RANK``)."""
+    local = distributed.device()
+    if local is not None and device in ("auto", "cuda"):
+        return local
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

@@ -4,6 +4,8 @@ Every file is written to a temporary name in the same directory, flushed, fsynce
 renamed over the target, so a kill leaves either the old file or the new one, never half.
 The new file gets the permissions a plain ``open`` would give it: the replaced file's mode,
 or ``0666`` less the umask for a new one (``mkstemp`` alone would leave it ``0600``).
+Launched distributed, only rank 0 writes (``seal.distributed.on_main``) and the other ranks
+wait until it has, so a shared run directory has one writer.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from seal import distributed
 from seal.errors import SealError
 
 
@@ -31,7 +34,10 @@ def _mode_for(path: Path) -> int:
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    path = Path(path)
+    distributed.on_main(lambda: _atomic_here(Path(path), write))
+
+
+def _atomic_here(path: Path, write: Callable[[Path], None]) -> None:
     if path.is_dir():
         raise SealError(f"cannot write {path}: it is a directory")
     try:
@@ -109,7 +115,12 @@ class RunDir:
 
     @classmethod
     def create(cls, root: Path, name: str | None, kind: str, config_yaml: str) -> RunDir:
-        """A new run directory under ``root``; an existing name is refused, never overwritten."""
+        """A new run directory under ``root``; an existing name is refused, never overwritten.
+        Launched distributed, rank 0 makes it and every rank gets its path."""
+        return cls(distributed.on_main(lambda: cls._create(root, name, kind, config_yaml)))
+
+    @classmethod
+    def _create(cls, root: Path, name: str | None, kind: str, config_yaml: str) -> Path:
         name = check_run_name(name) if name else f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
         path = Path(root) / name
         suffix = 1
@@ -119,27 +130,34 @@ class RunDir:
             suffix += 1
         if (path / "manifest.json").exists():
             raise SealError(f"run directory {path} already exists; choose another --name")
-        run = cls(path)
         atomic_write_text(path / "config.yaml", config_yaml)
         atomic_write_json(
             path / "manifest.json", {"kind": kind, "stages": {}, "created": time.time()}
         )
-        return run
+        return path
 
     @property
     def manifest(self) -> dict[str, Any]:
         return read_json_object(self.path / "manifest.json", MANIFEST_SHAPE)
 
     def mark_done(self, stage: str, **info: Any) -> None:
-        manifest = self.manifest
-        manifest["stages"][stage] = {"done": time.time(), **info}
-        atomic_write_json(self.path / "manifest.json", manifest)
+        def mark() -> None:
+            manifest = self.manifest
+            manifest["stages"][stage] = {"done": time.time(), **info}
+            atomic_write_json(self.path / "manifest.json", manifest)
+
+        distributed.on_main(mark)
 
     def set_owner(self) -> None:
-        """Record which process works on this run (``seal runs`` tells running from dead)."""
-        manifest = self.manifest
-        manifest["owner"] = {"pid": os.getpid(), "host": socket.gethostname()}
-        atomic_write_json(self.path / "manifest.json", manifest)
+        """Record which process works on this run (``seal runs`` tells running from dead;
+        launched distributed: rank 0)."""
+
+        def own() -> None:
+            manifest = self.manifest
+            manifest["owner"] = {"pid": os.getpid(), "host": socket.gethostname()}
+            atomic_write_json(self.path / "manifest.json", manifest)
+
+        distributed.on_main(own)
 
     def is_done(self, stage: str) -> bool:
         return stage in self.manifest["stages"]

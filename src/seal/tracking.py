@@ -12,6 +12,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from seal import distributed
 from seal.errors import SealError
 
 KNOWN = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
@@ -53,7 +54,8 @@ class Tracker:
         check(names)
         self.backends: dict[str, Any] = {}
         self.failed: set[str] = set()
-        for name in names:
+        # launched distributed, rank 0 alone reports (the others hold the same numbers)
+        for name in names if distributed.is_main() else []:
             if name == "tensorboard":
                 from torch.utils.tensorboard import SummaryWriter
 

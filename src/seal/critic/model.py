@@ -7,7 +7,7 @@ the last prompt position, restricted to the two label tokens, give a two-way dis
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -15,6 +15,7 @@ import torch
 from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
 
+from seal import distributed
 from seal.batching import bucket_width
 from seal.critic.prompt import Labels, judge_prompt, label_tokens, step_prompt
 from seal.progress import progress_bar
@@ -60,6 +61,9 @@ class Critic:
         """Training autocast mode (``seal.precision``): auto, on or off."""
         self.labels: Labels = label_tokens(tokenizer)
         self.context = getattr(model.config, "max_position_embeddings", None) or 4096
+        self.judge: Callable[[list[str]], list[Verdict]] | None = None
+        """Scores judge prompts elsewhere when set (the vLLM backend); training and step
+        critique's gradients always use the model here."""
 
     @contextmanager
     def active(self) -> Iterator[None]:
@@ -95,10 +99,22 @@ class Critic:
         last = out.logits[:, -1, :].float()
         return torch.stack([last[:, self.labels.good_id], last[:, self.labels.bad_id]], dim=-1)
 
-    @torch.inference_mode()
     def score_prompts(
         self, prompts: list[str], quiet: bool = True, label: str = "scoring"
     ) -> list[Verdict]:
+        """Verdicts on judge prompts; launched distributed, each rank judges its share and
+        all get every verdict."""
+        return distributed.map_sharded(
+            lambda idx: self._score(
+                [prompts[i] for i in idx], quiet or not distributed.is_main(), label
+            ),
+            len(prompts),
+        )
+
+    @torch.inference_mode()
+    def _score(self, prompts: list[str], quiet: bool, label: str) -> list[Verdict]:
+        if self.judge is not None:
+            return self.judge(prompts)
         verdicts: list[Verdict] = []
         was_training = self.model.training
         self.model.eval()

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from seal import distributed
 from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import SealConfig, dump_config, load_config
 from seal.critic.data import read_labels
@@ -61,7 +62,13 @@ def train_and_save(
         "losses": {"bootstrap": report["bootstrap_losses"], "final": report.get("final_losses")},
         "label_tokens": [critic.labels.good, critic.labels.bad],
     }
-    output = Path(output)
+    # launched distributed: rank 0 writes, the others wait for the directory
+    distributed.on_main(lambda: _write(Path(output), model, metrics, cfg, trajs))
+    return metrics
+
+
+def _write(output: Path, model, metrics: dict[str, Any], cfg: SealConfig, trajs) -> None:
+    """The critic directory, built in a temporary sibling and renamed into place."""
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
@@ -81,7 +88,6 @@ def train_and_save(
         tmp.rename(output)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return metrics
 
 
 def load_critic(

@@ -3,6 +3,11 @@
 The penalty makes the same trajectory, judged twice (different dropout masks and a
 paraphrased judge prompt), give the same verdict: the symmetric KL between the two
 two-way distributions. AdamW's weight decay is the L2 term.
+
+Launched distributed (``seal.distributed``), every rank forms the same batches and judges
+its share of each; the loss keeps the whole batch's normalisers (total class weight, batch
+size) and gradients are summed over ranks, so N processes take one process's steps (with
+``critic.lora_dropout`` 0: dropout masks are drawn per process).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import random
 import torch
 import torch.nn.functional as F
 
+from seal import distributed
 from seal.config import CriticConfig
 from seal.critic.data import JudgeExample, Trajectory, inject
 from seal.critic.model import Critic
@@ -62,15 +68,17 @@ def _accumulate(
 
     The loss is the class-weighted cross-entropy (normalised by the batch's total weight,
     as ``F.cross_entropy`` does) averaged over the two judgings, plus the weighted
-    symmetric KL between them; accumulated over micro-batches it equals the whole-batch
-    loss. Returns its value."""
+    symmetric KL between them; accumulated over micro-batches (and ranks) it equals the
+    whole-batch loss. Returns this rank's share of its value."""
     target = torch.tensor([1 - e.label for e in batch], device=weight.device)
     norm = weight[target].sum()
     templates = (0, 1) if settings.consistency > 0 else (0,)
     size = settings.micro_batch_size
     total = 0.0
-    for i in range(0, len(batch), size):
-        part, t = batch[i : i + size], target[i : i + size]
+    mine = distributed.shard(len(batch))
+    for i in range(0, len(mine), size):
+        idx = mine[i : i + size]
+        part, t = [batch[j] for j in idx], target[idx]
         with train_autocast(weight.device, critic.bf16):
             logits = [critic.label_logits(_prompts(critic, part, k)) for k in templates]
         ce = sum(F.cross_entropy(x, t, weight=weight, reduction="sum") for x in logits)
@@ -109,11 +117,14 @@ def train_critic(
         opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
         steps = n_epochs * ((len(examples) + settings.batch_size - 1) // settings.batch_size)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / max(1, steps))
+        quiet = quiet or not distributed.is_main()
         with progress_bar("critic training", total=steps, unit="steps", quiet=quiet) as bar:
             for _ in range(n_epochs):
                 total = 0.0
                 for batch in length_batches(examples, settings.batch_size, rng):
                     loss = _accumulate(critic, batch, settings, weight)
+                    distributed.sum_grads(params)
+                    loss = distributed.all_sum([loss])[0]
                     torch.nn.utils.clip_grad_norm_(params, 1.0)
                     opt.step()
                     sched.step()

@@ -7,11 +7,15 @@ What it does that ``model.generate`` does not, for many samples per prompt:
   full until the work runs out (``generate`` decodes a batch until its longest row ends);
 - the key/value cache is written in place in a buffer sized once per batch
   (``kv_cache.py``) instead of concatenated every token;
-- sampling is a Gumbel-max draw over the filtered logits, with no logits-processor chain.
+- sampling is a Gumbel-max draw over the filtered logits, with no logits-processor chain;
+- each sample draws from its own random stream, seeded from (seed, prompt key, sample
+  number): a prompt's candidates do not depend on the batch size, on the other prompts of
+  the call, or on how many processes share the call (``seal.distributed``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from transformers import Cache, PreTrainedModel, PreTrainedTokenizerBase
 
+from seal import distributed
 from seal.errors import SealError
 from seal.generation.base import Completion, SamplingParams
 from seal.generation.kv_cache import can_merge, concat_right_aligned, new_cache
@@ -31,9 +36,48 @@ class _Row:
     prompt: int
     slot: int
     budget: int
+    key: int = 0
+    """This sample's random stream (``row_seed``); draw ``t`` is ``uniforms(key, t)``."""
     ids: list[int] = field(default_factory=list)
     text: str = ""
     logprob: float = 0.0
+
+
+def row_seed(seed: int, key: int, slot: int) -> int:
+    """The stream of sample ``slot`` of the prompt with key ``key`` in a call seeded ``seed``
+    (63 bits: a valid seed for ``torch.Generator`` and vLLM too)."""
+    digest = hashlib.blake2b(f"{seed}:{key}:{slot}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def _signed(x: int) -> int:
+    return x - (1 << 64) if x >= 1 << 63 else x
+
+
+_GOLDEN = _signed(0x9E3779B97F4A7C15)
+_M1, _M2 = _signed(0xBF58476D1CE4E5B9), _signed(0x94D049BB133111EB)
+
+
+def _shr(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Logical right shift of int64 (torch's ``>>`` is arithmetic)."""
+    return (x >> k) & ((1 << (64 - k)) - 1)
+
+
+def _mix(x: torch.Tensor) -> torch.Tensor:
+    """SplitMix64's finaliser on int64 tensors (multiplication wraps modulo 2**64)."""
+    x = (x ^ _shr(x, 30)) * _M1
+    x = (x ^ _shr(x, 27)) * _M2
+    return x ^ _shr(x, 31)
+
+
+def uniforms(keys: torch.Tensor, steps: torch.Tensor, vocab: int) -> torch.Tensor:
+    """``[len(keys), vocab]`` uniforms in (0, 1): a counter-based draw, a pure function of
+    (stream key, step, token id). One vectorised pass for the whole batch, and the same
+    numbers on any device and in any batch."""
+    v = torch.arange(1, vocab + 1, device=keys.device, dtype=torch.int64)
+    row = _mix(keys + steps * _GOLDEN)
+    x = _mix(row[:, None] + v[None, :] * _GOLDEN)
+    return (_shr(x, 40).float() + 0.5) / float(1 << 24)
 
 
 @dataclass
@@ -141,9 +185,33 @@ class HFSampler:
             encoded.append(ids)
         return encoded
 
-    @torch.inference_mode()
     def sample(
-        self, prompts: list[str], params: SamplingParams, quiet: bool = False
+        self,
+        prompts: list[str],
+        params: SamplingParams,
+        quiet: bool = False,
+        keys: list[int] | None = None,
+    ) -> list[list[Completion]]:
+        """``params.n`` completions per prompt. Sample ``j`` of prompt ``i`` draws from a
+        stream seeded by ``(params.seed, keys[i], j)`` (``keys`` defaults to the prompts'
+        positions). Launched distributed, each rank samples its share of the prompts and
+        all get every result: the same candidates as one process."""
+        keys = list(range(len(prompts))) if keys is None else keys
+        if len(keys) != len(prompts):
+            raise SealError(f"{len(keys)} sampling keys for {len(prompts)} prompts")
+        return distributed.map_sharded(
+            lambda idx: self._sample(
+                [prompts[i] for i in idx],
+                params,
+                quiet or not distributed.is_main(),
+                [keys[i] for i in idx],
+            ),
+            len(prompts),
+        )
+
+    @torch.inference_mode()
+    def _sample(
+        self, prompts: list[str], params: SamplingParams, quiet: bool, keys: list[int]
     ) -> list[list[Completion]]:
         if params.n < 1:
             raise SealError(f"number of samples must be at least 1, got {params.n}")
@@ -161,10 +229,9 @@ class HFSampler:
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
         queue = deque((p, 0, params.n) for p in order)
         results: list[list[Completion | None]] = [[None] * params.n for _ in prompts]
-        gen = torch.Generator(device=self.device).manual_seed(params.seed)
         total = len(prompts) * params.n
         with progress_bar("sampling", total=total, unit="seqs", quiet=quiet) as bar:
-            self._decode(queue, encoded, budgets, params, gen, results, bar)
+            self._decode(queue, encoded, budgets, params, keys, results, bar)
         return results  # type: ignore[return-value]
 
     def _take(self, queue: deque, free: int) -> list[tuple[int, int, int]]:
@@ -179,7 +246,7 @@ class HFSampler:
             free -= take
         return units
 
-    def _prefill(self, units, encoded, budgets) -> _Batch:
+    def _prefill(self, units, encoded, budgets, params, keys) -> _Batch:
         """Run the prompts of ``units`` once and give each of their samples a copy."""
         device = self.device
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
@@ -204,11 +271,14 @@ class HFSampler:
         expand = torch.repeat_interleave(torch.arange(len(units), device=device), counts)
         cache.batch_select_indices(expand)
         rows = [_Row(p, s + j, budgets[p]) for p, s, c in units for j in range(c)]
+        if not params.greedy:
+            for row in rows:
+                row.key = row_seed(params.seed, keys[row.prompt], row.slot)
         return _Batch(
             cache, attn[expand], pos[:, -1][expand] + 1, out.logits[:, -1, :][expand], rows
         )
 
-    def _decode(self, queue, encoded, budgets, params, gen, results, bar) -> None:
+    def _decode(self, queue, encoded, budgets, params, keys, results, bar) -> None:
         """Decode until the queue is empty, topping the batch up as rows finish.
 
         Finished rows are dropped in bulk: when a quarter of the batch is free and work is
@@ -224,7 +294,9 @@ class HFSampler:
         batch: _Batch | None = None
         while queue or batch is not None:
             if batch is None:
-                batch = self._prefill(self._take(queue, self.batch_size), encoded, budgets)
+                batch = self._prefill(
+                    self._take(queue, self.batch_size), encoded, budgets, params, keys
+                )
                 if can_merge(batch.cache):
                     batch = _Batch.merge([batch])
             else:
@@ -232,7 +304,7 @@ class HFSampler:
                 mergeable = can_merge(batch.cache)
                 if queue and mergeable and self.batch_size - live >= quarter:
                     fresh = self._prefill(
-                        self._take(queue, self.batch_size - live), encoded, budgets
+                        self._take(queue, self.batch_size - live), encoded, budgets, params, keys
                     )
                     batch = _Batch.merge([batch, fresh])
                 elif len(batch.rows) - live >= max(1, len(batch.rows) // 4):
@@ -244,7 +316,7 @@ class HFSampler:
             else:
                 scaled = filter_logits(logits / params.temperature, params.top_k, params.top_p)
                 # Gumbel-max: argmax(logits + G), G = -log(-log U), is a draw from softmax.
-                u = torch.rand(scaled.shape, generator=gen, device=scaled.device)
+                u = self._uniforms(batch.rows, scaled)
                 tok = (scaled - u.clamp_(min=1e-20).log_().neg_().log_()).argmax(-1)
             chosen = logp.gather(-1, tok[:, None]).squeeze(-1).tolist()
             toks = tok.tolist()
@@ -284,6 +356,13 @@ class HFSampler:
             )
             batch.logits = out.logits[:, -1, :]
             batch.next_pos = batch.next_pos + 1
+
+    @staticmethod
+    def _uniforms(rows: list[_Row | None], like: torch.Tensor) -> torch.Tensor:
+        """Each live row's next draw from its own stream (finished rows: any, ignored)."""
+        keys = torch.tensor([r.key if r else 0 for r in rows], dtype=torch.int64)
+        steps = torch.tensor([len(r.ids) if r else 0 for r in rows], dtype=torch.int64)
+        return uniforms(keys.to(like.device), steps.to(like.device), like.shape[-1])
 
     def _finish(self, row: _Row, reason: str, stops: tuple[str, ...]) -> Completion:
         text = self.tokenizer.decode(row.ids, skip_special_tokens=True)

@@ -2,6 +2,11 @@
 
 Loss on completion tokens only (the prompt is context), completions end with EOS so the
 model learns to stop, AdamW weight decay is the L2 term, batches are length-sorted.
+
+Launched distributed (``seal.distributed``), every rank forms the same batches and trains on
+its share of each; a batch's loss is the sum of its completion tokens' losses over all
+ranks divided by its token count over all ranks, and gradients are summed, so N processes
+take the steps one process takes.
 """
 
 from __future__ import annotations
@@ -9,11 +14,24 @@ from __future__ import annotations
 import random
 
 import torch
+import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from seal import distributed
 from seal.batching import completion_batch
 from seal.precision import train_autocast
 from seal.progress import progress_bar
+
+
+def token_loss_sum(model: PreTrainedModel, ids, mask, labels) -> torch.Tensor:
+    """Summed cross-entropy of the labelled (completion) tokens; labels are unshifted."""
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+    return F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]),
+        labels[:, 1:].reshape(-1),
+        ignore_index=-100,
+        reduction="sum",
+    )
 
 
 def sft(
@@ -47,6 +65,7 @@ def sft(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1 - s / max(1, epochs * n_batches))
     model.train()
     losses = []
+    quiet = quiet or not distributed.is_main()
     with progress_bar("fine-tuning", total=epochs * n_batches, unit="steps", quiet=quiet) as bar:
         for _ in range(epochs):
             order = sorted(encoded, key=lambda pc: len(pc[0]) + len(pc[1]))
@@ -54,21 +73,27 @@ def sft(
             rng.shuffle(batches)
             total, count = 0.0, 0
             for batch in batches:
-                ids, mask, labels = completion_batch(batch, pad)
-                with train_autocast(device, bf16):
-                    out = model(
-                        input_ids=ids.to(device),
-                        attention_mask=mask.to(device),
-                        labels=labels.to(device),
-                    )
-                out.loss.backward()
+                # tokens learned in this batch on every rank: the loss's denominator
+                n_tok = sum(len(c) for _, c in batch)
+                mine = distributed.split(batch)
+                loss_sum = 0.0
+                if mine:
+                    ids, mask, labels = completion_batch(mine, pad)
+                    with train_autocast(device, bf16):
+                        summed = token_loss_sum(
+                            model, ids.to(device), mask.to(device), labels.to(device)
+                        )
+                    (summed / n_tok).backward()
+                    loss_sum = summed.item()
+                distributed.sum_grads(params)
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
                 sched.step()
                 opt.zero_grad(set_to_none=True)
-                total += out.loss.item() * len(batch)
+                loss = distributed.all_sum([loss_sum])[0] / n_tok
+                total += loss * len(batch)
                 count += len(batch)
-                bar.advance(1, tokens=int(mask.sum()), note=f"loss {out.loss.item():.3f}")
+                bar.advance(1, tokens=n_tok, note=f"loss {loss:.3f}")
             losses.append(total / count)
     model.eval()
     return losses

@@ -13,8 +13,11 @@ adapter disabled) and ``H`` the entropy of the next-token distribution.
 Why not TRL's ``GRPOTrainer``: it samples inside its own loop with ``model.generate`` and
 owns the data flow, while here the samples already exist (drawn by seal's sampler, 1.4x
 ``generate`` on CPU, scored by the critic on the same model) and the update must fit the
-loop's stages (resume, rollback, audit). What it adds over the formulas above is
-distribution, which the loop does not need on one machine.
+loop's stages (resume, rollback, audit).
+
+Launched distributed (``seal.distributed``), every rank forms the same batches and computes
+its share of each; per-token losses are summed over ranks and divided by the batch's token
+count over all ranks, gradients are summed: N processes take the steps one process takes.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import torch
 from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
 
+from seal import distributed
 from seal.batching import completion_batch
 from seal.errors import SealError
 from seal.precision import train_autocast
@@ -101,6 +105,10 @@ def grpo_update(
     size = settings.batch_size
     batches = [order[i : i + size] for i in range(0, len(order), size)]
 
+    # tokens learned per batch, over all ranks: the losses' denominator
+    batch_tokens = [sum(len(items[i][1]) for i in batch) for batch in batches]
+    batches = [distributed.split(batch) for batch in batches]  # this rank's share
+
     def tensors(batch: list[int]):
         ids, mask, labels = completion_batch([(items[i][0], items[i][1]) for i in batch], pad)
         adv = torch.tensor([items[i][2] for i in batch], dtype=torch.float32)
@@ -111,6 +119,8 @@ def grpo_update(
     model.eval()
     with torch.no_grad():
         for b, batch in enumerate(batches):
+            if not batch:
+                continue
             ids, mask, labels, _ = tensors(batch)
             with train_autocast(device, settings.bf16):
                 old[b] = _token_logprobs(model, ids, mask, labels)[0]
@@ -122,6 +132,7 @@ def grpo_update(
     # eval mode throughout: no dropout, so the ratio measures the update and nothing else
     totals = {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clipped": 0.0}
     steps = 0
+    quiet = quiet or not distributed.is_main()
     with progress_bar(
         "policy gradient", total=settings.epochs * len(batches), unit="steps", quiet=quiet
     ) as bar:
@@ -129,29 +140,37 @@ def grpo_update(
             visit = list(range(len(batches)))
             rng.shuffle(visit)
             for b in visit:
-                ids, mask, labels, adv = tensors(batches[b])
-                with train_autocast(device, settings.bf16):
-                    new, ent = _token_logprobs(model, ids, mask, labels)
-                live = (labels[:, 1:] != -100).float()
-                n_tok = live.sum().clamp(min=1)
-                ratio = torch.exp(new - old[b])
-                a = adv[:, None]
-                clipped = torch.clamp(ratio, 1 - settings.clip, 1 + settings.clip)
-                pg = -torch.minimum(ratio * a, clipped * a)
-                delta = ref[b] - new
-                kl = torch.exp(delta) - delta - 1  # k3: unbiased, always >= 0
-                loss_tok = pg + settings.kl * kl - settings.entropy * ent
-                loss = (loss_tok * live).sum() / n_tok
-                loss.backward()
+                n_tok = max(1, batch_tokens[b])
+                sums = [0.0, 0.0, 0.0, 0.0]  # loss, kl, entropy, clipped: token sums
+                if batches[b]:
+                    ids, mask, labels, adv = tensors(batches[b])
+                    with train_autocast(device, settings.bf16):
+                        new, ent = _token_logprobs(model, ids, mask, labels)
+                    live = (labels[:, 1:] != -100).float()
+                    ratio = torch.exp(new - old[b])
+                    a = adv[:, None]
+                    clipped = torch.clamp(ratio, 1 - settings.clip, 1 + settings.clip)
+                    pg = -torch.minimum(ratio * a, clipped * a)
+                    delta = ref[b] - new
+                    kl = torch.exp(delta) - delta - 1  # k3: unbiased, always >= 0
+                    loss_tok = pg + settings.kl * kl - settings.entropy * ent
+                    loss_sum = (loss_tok * live).sum()
+                    (loss_sum / n_tok).backward()
+                    with torch.no_grad():
+                        out = ((ratio - 1).abs() > settings.clip).float()
+                        sums = [
+                            loss_sum.item(),
+                            (kl * live).sum().item(),
+                            (ent * live).sum().item(),
+                            (out * live).sum().item(),
+                        ]
+                distributed.sum_grads(params)
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 opt.step()
                 opt.zero_grad(set_to_none=True)
-                with torch.no_grad():
-                    totals["loss"] += loss.item()
-                    totals["kl"] += ((kl * live).sum() / n_tok).item()
-                    totals["entropy"] += ((ent * live).sum() / n_tok).item()
-                    out = ((ratio - 1).abs() > settings.clip).float()
-                    totals["clipped"] += ((out * live).sum() / n_tok).item()
+                sums = distributed.all_sum(sums)
+                for key, value in zip(("loss", "kl", "entropy", "clipped"), sums, strict=True):
+                    totals[key] += value / n_tok
                 steps += 1
-                bar.advance(1, note=f"loss {loss.item():.3f}")
+                bar.advance(1, note=f"loss {sums[0] / n_tok:.3f}")
     return stats | {k: v / max(1, steps) for k, v in totals.items()}

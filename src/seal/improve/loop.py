@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from seal import tracking
+from seal import distributed, tracking
 from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import SealConfig
 from seal.critic.data import Trajectory, balanced, outcome_examples
@@ -62,6 +62,8 @@ def check_settings(cfg: SealConfig) -> None:
         raise SealError(f"run.top_k ({r.top_k}) cannot exceed run.samples ({r.samples})")
     if r.select == "oracle" and r.task not in ("wordmath", "gsm8k"):
         raise SealError(f"--select oracle needs a task with a verifier; {r.task} has none")
+    if r.finetune == "full" and cfg.model.backend == "vllm":
+        raise SealError("--backend vllm serves LoRA adapters; use run.finetune=lora")
     if r.finetune == "full" and r.update == "ppo":
         raise SealError("--update ppo needs run.finetune=lora (its KL reference is the base)")
     if r.frontier_low > r.frontier_high:
@@ -69,6 +71,10 @@ def check_settings(cfg: SealConfig) -> None:
             f"run.frontier_low ({r.frontier_low}) is above run.frontier_high ({r.frontier_high})"
         )
     tracking.check(r.report_to)
+    if cfg.model.backend == "vllm":
+        from seal.generation.vllm_engine import check
+
+        check(cfg)
 
 
 def _levels(summary: dict[str, Any]) -> dict[int, float]:
@@ -85,7 +91,8 @@ class Loop:
 
     def __init__(self, cfg: SealConfig, run: RunDir, quiet: bool = False):
         check_settings(cfg)
-        self.cfg, self.run, self.quiet = cfg, run, quiet
+        # launched distributed: every rank runs the loop, rank 0 alone prints
+        self.cfg, self.run, self.quiet = cfg, run, quiet or not distributed.is_main()
         self.leveled = cfg.run.task == "wordmath"
         kwargs: dict[str, Any] = {"levels": cfg.eval.levels} if self.leveled else {}
         self.task = get_task(cfg.run.task, **kwargs)
@@ -102,6 +109,10 @@ class Loop:
             batch_size=cfg.sampling.batch_size,
             bf16=cfg.model.train_bf16,
         )
+        if cfg.model.backend == "vllm":  # sampling and judging on vLLM, adapters as files
+            from seal.critic.vllm_judge import attach
+
+            self.sampler = attach(cfg, self.model, self.tokenizer, self.critic, run.path / "serve")
         self.bootstrap: list[Trajectory] = []
 
     def _task(self, levels: list[int] | None) -> Any:

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Issue 15's checks on a GPU machine, in under 10 minutes, without the hub; appends tables
+# to BENCHMARKS.md. NOT RUN YET: written on a CPU-only machine (docs/scale-out.md).
+#
+#   bash benchmarks/gpu.sh              # PYTHON=... to pick the interpreter
+#
+# 1. two ranks vs one on CUDA (needs 2 GPUs; NCCL): sampling, judging, SFT / GRPO / critic
+#    updates give the same candidates and adapter weights (tests/dist_worker.py)
+# 2. tokens/s: seal's HF sampler vs model.generate (benchmarks/sampling.py)
+# 3. vLLM vs HF backend: greedy text, critic p(good) within 1e-3, same selections, tokens/s
+#    (benchmarks/vllm_compare.py; skipped when vLLM is not installed)
+# 4. one `seal run` (tiny-cpu preset) on the GPU: wall time, stages, memory (run_cost.py)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python}
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PYTHONPATH="$PWD/src:${PYTHONPATH:-}"
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || { echo "no GPU"; exit 2; }
+GPUS=$(nvidia-smi --list-gpus | wc -l)
+tmp=$(mktemp -d)
+
+if [ "$GPUS" -ge 2 ]; then
+  echo "== 1. two ranks vs one on CUDA"
+  SEAL_WORKER_DEVICE=cuda timeout 180 "$PY" tests/dist_worker.py "$tmp/one.pt"
+  SEAL_WORKER_DEVICE=cuda timeout 240 "$PY" -m accelerate.commands.launch --multi_gpu \
+    --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \
+    tests/dist_worker.py "$tmp/two.pt"
+  "$PY" - "$tmp/one.pt" "$tmp/two.pt" <<'PYEOF'
+import sys, torch
+sys.path.insert(0, ".")
+from benchmarks.common import markdown_table, report
+a, b = (torch.load(p) for p in sys.argv[1:3])
+w = max((a["weights"][k] - b["weights"][k]).abs().max().item() for k in a["weights"])
+p = max(abs(x - y) for x, y in zip(a["p_good"], b["p_good"]))
+rows = [[b["backend"], a["candidates"] == b["candidates"], f"{p:.1e}", f"{w:.1e}"]]
+report("Two ranks vs one on CUDA (tiny, fp32)",
+       markdown_table(["backend", "same candidates", "max p(good) diff", "max weight diff"], rows))
+PYEOF
+else
+  echo "== 1. skipped: one GPU (two ranks need two); the CPU test covers the logic"
+fi
+
+echo "== 2. sampling throughput on the GPU"
+timeout 150 "$PY" benchmarks/sampling.py --repeats 3
+
+echo "== 3. vLLM vs HF"
+if "$PY" -c "import vllm" 2>/dev/null; then
+  timeout 200 "$PY" benchmarks/vllm_compare.py
+else
+  echo "vLLM is not installed: pip install 'seal-lm[vllm]' in this environment to check it"
+fi
+
+echo "== 4. seal run on the GPU"
+timeout 300 "$PY" benchmarks/run_cost.py --set model.device=cuda
+rm -rf "$tmp"
