@@ -18,17 +18,18 @@ def prompts() -> list[str]:
 
 
 def test_same_seed_same_output(tiny, prompts) -> None:
+    # temperature 2: the embedded model is nearly deterministic on easy prompts at 1
     sampler = HFSampler(tiny.model, tiny.tokenizer, batch_size=8)
-    params = SamplingParams(n=4, temperature=1.0, max_new_tokens=48, seed=3)
+    params = SamplingParams(n=4, temperature=2.0, max_new_tokens=48, seed=3)
     a = sampler.sample(prompts, params, quiet=True)
     b = sampler.sample(prompts, params, quiet=True)
     c = sampler.sample(
-        prompts, SamplingParams(n=4, temperature=1.0, max_new_tokens=48, seed=4), quiet=True
+        prompts, SamplingParams(n=4, temperature=2.0, max_new_tokens=48, seed=4), quiet=True
     )
     assert a == b
     assert a != c
     assert [len(row) for row in a] == [4] * len(prompts)
-    # samples of one prompt differ from each other at temperature 1
+    # samples of one prompt differ from each other
     assert len({c.text for c in a[0]}) > 1
 
 

@@ -183,4 +183,4 @@ def test_solve_with_a_critic_from_a_run(seal_cli, uninterrupted) -> None:
         assert code == 0, err
         assert "answer:" in out
     code, _, err = seal_cli("solve", "x", "--search", "tot", "--critic", str(run / "base"))
-    assert code == 2 and "not a critic directory" in err
+    assert code == 2 and "is not a saved critic" in err

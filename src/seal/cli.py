@@ -235,7 +235,7 @@ def eval_cmd(
         raise SealError("--task is empty; name at least one task")
     if (data is not None or fewshot_data is not None) and len(names) > 1:
         raise SealError("--data / --fewshot-data go with one task; run one task per file")
-    if cfg.eval.levels is not None and any(n != "wordmath" for n in names):
+    if cfg.eval.levels is not None and "wordmath" not in names:
         raise SealError("--levels (eval.levels) applies to the wordmath task only")
     single_file = output is not None and output.suffix != ""
     inputs = [data, fewshot_data, config, critic, policy]
