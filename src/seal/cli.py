@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from seal import progress
+from seal import distributed, progress
 from seal.config import SealConfig, dump_config, load_config, parse_set
 from seal.errors import SealError
 from seal.outputs import check_output_dir, check_output_file, check_output_files
@@ -525,20 +525,24 @@ def run_cmd(
     check_settings(cfg)
     _task_for_run(cfg)
     _check_model(cfg)
-    had_root = Path(cfg.runs_dir).exists()
+    # launched distributed, rank 0 checks and makes the run directory; every rank follows
+    had_root = distributed.on_main(lambda: Path(cfg.runs_dir).exists())
     if fresh:
-        _new_run_path(cfg, name)
+        distributed.on_main(lambda: _new_run_path(cfg, name))
         run = RunDir.create(cfg.runs_dir, name, "run", dump_config(cfg))
-    out.print(f"run directory: {run.path}")
+    main_rank = distributed.is_main()
+    if main_rank:
+        out.print(f"run directory: {run.path}")
     try:
         summary = Loop(cfg, run).execute()
     except (SealError, OSError):  # a fresh run that never finished a stage leaves no husk
         if fresh:
-            _remove_if_unstarted(run, had_root)
+            distributed.on_main(lambda: _remove_if_unstarted(run, had_root))
         raise
-    out.print(seed_table(summary, summary.get("base_validation")))
-    out.print(f"-> {run.path}/summary.json")
-    _write_report(run.path)
+    if main_rank:
+        out.print(seed_table(summary, summary.get("base_validation")))
+        out.print(f"-> {run.path}/summary.json")
+    distributed.on_main(lambda: _write_report(run.path))
 
 
 def _write_report(path: Path) -> None:
