@@ -5,7 +5,8 @@ torchrun processes and Accelerate's ``PartialState`` joins them on gloo (no CUDA
 tests hide any GPU so it is gloo everywhere. Everything is fp32 (``train_bf16: off``).
 
 Tolerances: candidates, selections and evaluation metrics are identical; critic p(good)
-within 1e-6 (each rank pads its own share of a batch); losses within 1e-5 relative. Adapter
+within 1e-6 (each rank pads its own share of a batch), within 5e-5 in a whole `seal run`
+after a critic update on two ranks (measured up to 1.4e-5); losses within 1e-5 relative. Adapter
 weights after 12 optimiser steps: the gradients differ only in summation order (~1e-7
 relative), but Adam divides each coordinate by its own running scale, which lifts that
 noise where a coordinate's gradient is near zero. Measured over 156k LoRA weights: mean
@@ -175,7 +176,7 @@ def _same_run(a: Path, b: Path) -> None:
             y["accepted"],
         )
         # the selection score is p(good) sharpened by votes in log-odds: as close as p(good)
-        assert y["mean_score"] == pytest.approx(x["mean_score"], abs=1e-5)
+        assert y["mean_score"] == pytest.approx(x["mean_score"], abs=5e-5)
         assert y["sft_losses"] == pytest.approx(x["sft_losses"], rel=1e-5)
     for it in ("iter-01", "iter-02"):
         ra, rb = (pq.read_table(d / it / "selected.parquet").to_pylist() for d in (a, b))
@@ -184,7 +185,8 @@ def _same_run(a: Path, b: Path) -> None:
         ]
         ca, cb = (pq.read_table(d / it / "samples.parquet").to_pylist() for d in (a, b))
         assert [r["text"] for r in ca] == [r["text"] for r in cb]
-        assert [r["p_good"] for r in cb] == pytest.approx([r["p_good"] for r in ca], abs=1e-5)
+        # after a critic update on 2 ranks (summation order) p(good) differs by up to 1.4e-5
+        assert [r["p_good"] for r in cb] == pytest.approx([r["p_good"] for r in ca], abs=5e-5)
     assert list(json.loads((a / "manifest.json").read_text())["stages"]) == list(
         json.loads((b / "manifest.json").read_text())["stages"]
     )
