@@ -62,7 +62,7 @@ def toy_config(tmp_path: Path) -> SealConfig:
         {
             "model": {"name": "tiny", "device": "cpu"},
             "sampling": {"max_new_tokens": 200, "batch_size": 32},
-            "eval": {"levels": [1, 4]},
+            "eval": {"levels": [4, 5]},
             "critic": {
                 "labels": 8,
                 "problems_per_level": 4,

@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 SMALL = [
-    "--set", "eval.levels=[1,4]",
+    "--set", "eval.levels=[4,5]",
     "--set", "sampling.max_new_tokens=200",
     "--set", "critic.problems_per_level=3",
     "--set", "critic.samples_per_problem=4",

@@ -137,7 +137,7 @@ def _config(tmp_path: Path) -> Path:
     cfg = {
         "model": {"name": "tiny", "device": "cpu", "train_bf16": "off"},
         "sampling": {"max_new_tokens": 160, "batch_size": 16},
-        "eval": {"levels": [1, 4]},
+        "eval": {"levels": [4, 5]},
         "critic": {
             "labels": 16,
             "problems_per_level": 4,
@@ -148,7 +148,7 @@ def _config(tmp_path: Path) -> Path:
         },
         "run": {
             "iterations": 2,
-            "train_levels": [1, 4],
+            "train_levels": [4, 5],
             "prompts_per_level": 2,
             "samples": 3,
             "top_k": 1,
