@@ -184,7 +184,7 @@ class RunConfig(_Section):
     """Levels whose validation accuracy lies in [frontier_low, frontier_high] are partly
     solved: where self-training can add ability."""
     frontier_width: int = Field(2, ge=1)
-    """Most levels sampled per iteration (the lowest ones in the band, then the ones just
+    """Most levels sampled per iteration (the hardest ones in the band, then the ones just
     above it)."""
     prompts_per_level: int = Field(24, ge=1)
     """Training prompts per level and iteration (new prompts every iteration)."""
