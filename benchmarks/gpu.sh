@@ -9,7 +9,12 @@
 # 2. tokens/s: seal's HF sampler vs model.generate (benchmarks/sampling.py)
 # 3. vLLM vs HF backend: greedy text, critic p(good) within 1e-3, same selections, tokens/s
 #    (benchmarks/vllm_compare.py; skipped when vLLM is not installed)
-# 4. one `seal run` (tiny-cpu preset) on the GPU: wall time, stages, memory (run_cost.py)
+# 4. one `seal run` (tiny-cpu preset) on the GPU: wall time, stages, memory (run_cost.py),
+#    beside 5. pre-training recipes compared (`seal pretrain-tiny --device cuda`, several
+#    variants at once, greedy profile per level: benchmarks/pretrain_sweep.py); 4's seconds
+#    are therefore an upper bound.
+# SWEEP_STEPS (default 6000) sets the variants' steps, SWEEP_SECONDS (380) their deadline;
+# SWEEP=0 skips 5.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -49,6 +54,24 @@ else
   echo "vLLM is not installed: pip install 'seal-lm[vllm]' in this environment to check it"
 fi
 
+sweep_pid=
+if [ "${SWEEP:-1}" != 0 ]; then
+  echo "== 5. pre-training recipes on the GPU (in the background)"
+  S=${SWEEP_STEPS:-6000}
+  "$PY" benchmarks/pretrain_sweep.py --device cuda --parallel 6 --deadline "${SWEEP_SECONDS:-380}" \
+    --out "$tmp/sweep" \
+    --variant "recipe:pretrain.steps=$S" \
+    --variant "stretch5:pretrain.steps=$S;pretrain.stretch_share=0.05" \
+    --variant "stretch10:pretrain.steps=$S;pretrain.stretch_share=0.1" \
+    --variant "stretch56:pretrain.steps=$S;pretrain.stretch_levels=[5,6];pretrain.stretch_share=0.05" \
+    --variant "batch64:pretrain.steps=$S;pretrain.batch_size=64" \
+    --variant "double:pretrain.steps=$((2 * S))" &
+  sweep_pid=$!
+fi
+
 echo "== 4. seal run on the GPU"
 timeout 300 "$PY" benchmarks/run_cost.py --set model.device=cuda
+[ -n "$sweep_pid" ] && wait "$sweep_pid"
+# SWEEP_KEEP=DIR keeps the variants' logs, pretrain.json and eval JSON (not the weights)
+[ -n "${SWEEP_KEEP:-}" ] && tar czf "$SWEEP_KEEP/sweep.tgz" -C "$tmp" --exclude='*.safetensors' sweep
 rm -rf "$tmp"

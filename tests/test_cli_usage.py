@@ -150,6 +150,10 @@ def _case_table(root: Path) -> list[tuple[str, list[str], tuple[str, ...]]]:
                 )
             else:
                 cases.append((f"{cid} {flag}: markup-like text", with_(MARKUP), ()))
+                if p.name == "device":  # a GPU this machine does not have
+                    # (``seal solve`` alone asks for --critic first: its default search is ToT)
+                    needle = ("CUDA GPU", "--critic") if cid == "solve" else ("CUDA GPU",)
+                    cases.append((f"{cid} {flag}: absent GPU", with_("cuda:99"), needle))
         for p in params:  # positional arguments: missing / corrupt files, markup-like text
             if _is_option(p):
                 continue

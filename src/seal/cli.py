@@ -624,13 +624,20 @@ def pretrain_tiny(
     steps: Annotated[int | None, typer.Option(help="Training steps (default: as shipped).")] = None,
     seed: SeedOpt = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --out directory.")] = False,
+    device: Annotated[
+        str | None, typer.Option(help="cpu (the shipped recipe), cuda, cuda:N.")
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
     """Train the embedded tiny model from scratch (tokenizer + Llama) on easy wordmath levels."""
+    from seal.models import resolve_device
     from seal.pretrain import pretrain
 
-    cfg = _config(config, set_, {"pretrain.steps": steps, "pretrain.seed": seed})
+    cfg = _config(
+        config, set_, {"pretrain.steps": steps, "pretrain.seed": seed, "pretrain.device": device}
+    )
+    resolve_device(cfg.pretrain.device)
     check_output_dir(out_dir, force, "--out", inputs=[config])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -735,13 +742,13 @@ def critic_score(
     from seal.critic.service import score_file
     from seal.validate import critic_meta
 
-    check_output_file(output, force, inputs=[input_, critic])
-    _inputs_exist({"--input": input_, "--critic": critic})
-    critic_meta(critic)
     if device is not None:
         from seal.models import resolve_device
 
         resolve_device(device)
+    check_output_file(output, force, inputs=[input_, critic])
+    _inputs_exist({"--input": input_, "--critic": critic})
+    critic_meta(critic)
     n = score_file(critic, input_, output, model, device)
     out.print(f"scored {n} trajectories -> {output}")
 

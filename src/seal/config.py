@@ -120,6 +120,9 @@ class PretrainConfig(_Section):
     threads: int = Field(1, ge=1)
     """CPU threads for training. The weights depend on it (summation order), so it is part
     of the recipe; one thread also keeps its pace when other work shares the machine."""
+    device: str = "cpu"
+    """Where to train: ``cpu``, ``auto``, ``cuda``, ``cuda:1``... The recipe's weights are
+    reproduced on the same device type and software only."""
 
 
 class CriticConfig(_Section):

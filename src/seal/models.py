@@ -87,9 +87,19 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        dev = torch.device(device)
     except RuntimeError:
         raise SealError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise SealError(
+                f"device {device!r}: this PyTorch ({torch.__version__}) sees no CUDA GPU; "
+                "use --device cpu (or auto), or install a CUDA build of torch"
+            )
+        if dev.index is not None and dev.index >= n:
+            raise SealError(f"device {device!r}: only {n} CUDA GPU(s) here (cuda:0..cuda:{n - 1})")
+    return dev
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:

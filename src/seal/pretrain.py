@@ -21,6 +21,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from seal.batching import completion_batch
 from seal.config import PretrainConfig
+from seal.models import resolve_device
 from seal.progress import progress_bar
 from seal.store import atomic_write_text
 from seal.tasks.wordmath import format_prompt, iter_problems
@@ -112,6 +113,12 @@ def batches(
             yield completion_batch(group, eos, multiple=1)  # as the shipped model was trained
 
 
+def _machine(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{platform.machine()}, {torch.cuda.get_device_name(device)}"
+    return f"{platform.machine()}, {torch.get_num_threads()} threads"
+
+
 def pretrain(
     cfg: PretrainConfig,
     out: Path,
@@ -143,7 +150,8 @@ def _pretrain(
 ) -> dict:
     start = time.time()
     tokenizer = train_tokenizer(cfg)
-    model = build_model(cfg, len(tokenizer), tokenizer.eos_token_id)
+    device = resolve_device(cfg.device)
+    model = build_model(cfg, len(tokenizer), tokenizer.eos_token_id).to(device)
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
@@ -168,10 +176,10 @@ def _pretrain(
     data = batches(tokenizer, cfg)
     with progress_bar("pretrain", total=cfg.steps, unit="steps", quiet=quiet) as bar:
         for step in range(cfg.steps):
-            ids, mask, labels = next(data)
+            ids, mask, labels = (t.to(device) for t in next(data))
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
                 loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -191,7 +199,7 @@ def _pretrain(
                 tokenizer.save_pretrained(snapshot_dir)
 
     out.mkdir(parents=True, exist_ok=True)
-    model.eval()
+    model = model.to("cpu").eval()
     model.generation_config.pad_token_id = tokenizer.eos_token_id
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -202,7 +210,7 @@ def _pretrain(
         "tokens": tokens,
         "seconds": round(elapsed, 1),
         "final_loss": sum(losses[-50:]) / min(50, len(losses)),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+        "machine": _machine(device),
         "torch": torch.__version__,
         "config": cfg.model_dump(),
         "loss_curve": [
