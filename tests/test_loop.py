@@ -14,7 +14,8 @@ import torch
 from seal.cli import main
 from seal.config import dump_config
 from seal.errors import SealError
-from seal.improve.loop import Loop, check_settings
+from seal.improve.loop import Loop
+from seal.improve.settings import check_settings
 from seal.store import RunDir, atomic_write_json
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]

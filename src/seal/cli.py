@@ -481,7 +481,8 @@ def run_cmd(
     set_: SetOpt = None,
 ) -> None:
     """The self-improvement loop: critic bootstrap, N iterations, final evaluation."""
-    from seal.improve.loop import Loop, check_settings
+    from seal.improve.loop import Loop
+    from seal.improve.settings import check_settings
     from seal.report_table import seed_table
     from seal.store import RunDir
     from seal.validate import check_run_dir

@@ -68,6 +68,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
+def atomic_write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows), sink)
+    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+
+
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 

@@ -220,3 +220,31 @@ def run_critic_training(
             critic, heldout, plan.seed, vote_weight=plan.vote_weight
         )
     return report
+
+
+def self_update(
+    critic: Critic,
+    trajs: list[Trajectory],
+    verdicts: list[Verdict],
+    bootstrap: list[Trajectory],
+    c: CriticConfig,
+    size: int,
+    seed: int,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """One epoch on the confident self-labels of new trajectories (at most ``size``, both
+    classes) and a replay of half as many bootstrap labels, so the critic does not drift
+    to its own verdicts. Returns the self-labelling statistics."""
+    kept, stats = self_label(
+        critic, trajs, c.entropy_threshold, c.self_consistency, quiet,
+        verdicts=verdicts, vote_weight=c.vote_weight,
+    )  # fmt: skip
+    if kept:
+        rng = random.Random(seed)
+        new = balanced(kept, size, rng)
+        replay = rng.sample(bootstrap, min(len(bootstrap), len(new) // 2))
+        good = critic.labels.good
+        examples = outcome_examples(replay + new, rng, good, c.injections, steps=False)
+        plan = c.model_copy(update={"epochs": 1, "seed": seed})
+        train_critic(critic, examples, plan, quiet=quiet)
+    return stats

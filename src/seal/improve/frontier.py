@@ -13,6 +13,7 @@ integers (wordmath's reasoning depth); tasks without levels have none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,12 @@ def choose_levels(accuracy: dict[int, float], low: float, high: float, width: in
         return Frontier(chosen, why, dict(accuracy))
     shown = ", ".join(f"L{lv} {100 * accuracy[lv]:.0f}%" for lv in chosen)
     return Frontier(sorted(chosen), f"partly solved ({shown})", dict(accuracy))
+
+
+def level_accuracy(summary: dict[str, Any]) -> dict[int, float]:
+    """Validation accuracy per integer level (empty for tasks without levels)."""
+    out = {}
+    for k, v in (summary.get("by_level") or {}).items():
+        if str(k).isdigit():
+            out[int(k)] = v["accuracy"]
+    return out

@@ -14,76 +14,35 @@ equals that of an uninterrupted run.
 from __future__ import annotations
 
 import json
-import random
 import resource
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 
 from seal import distributed, tracking
 from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import SealConfig
-from seal.critic.data import Trajectory, balanced, outcome_examples
+from seal.critic.data import Trajectory
 from seal.critic.model import Critic
-from seal.critic.pipeline import run_critic_training, sample_trajectories, self_label
-from seal.critic.train import train_critic
-from seal.errors import SealError
+from seal.critic.pipeline import run_critic_training, sample_trajectories, self_update
 from seal.evaluate import evaluate
 from seal.improve.candidates import make_candidates, score_candidates
 from seal.improve.examples import report_examples
-from seal.improve.frontier import Frontier, choose_levels
+from seal.improve.frontier import Frontier, choose_levels, level_accuracy
 from seal.improve.guards import hacking_signal
 from seal.improve.kept import kept_pairs, replay_levels, replay_pairs
 from seal.improve.policy import Policy
 from seal.improve.readings import iteration_metrics
 from seal.improve.select import rule_scores, select_rows
+from seal.improve.settings import check_settings
 from seal.memory import trim
 from seal.models import load_model
 from seal.progress import console
-from seal.store import RunDir, atomic_write_bytes, atomic_write_json, read_json
+from seal.store import RunDir, atomic_write_json, atomic_write_parquet, read_json
 from seal.tasks import get_task
 from seal.tasks.base import Problem
 from seal.tracking import Tracker
-
-
-def _parquet(path: Path, rows: list[dict[str, Any]]) -> None:
-    sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pylist(rows), sink)
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
-
-
-def check_settings(cfg: SealConfig) -> None:
-    """Impossible settings are one-line errors before any work starts."""
-    r = cfg.run
-    if r.top_k > r.samples:
-        raise SealError(f"run.top_k ({r.top_k}) cannot exceed run.samples ({r.samples})")
-    if r.select == "oracle" and r.task not in ("wordmath", "gsm8k"):
-        raise SealError(f"--select oracle needs a task with a verifier; {r.task} has none")
-    if r.finetune == "full" and cfg.model.backend == "vllm":
-        raise SealError("--backend vllm serves LoRA adapters; use run.finetune=lora")
-    if r.finetune == "full" and r.update == "ppo":
-        raise SealError("--update ppo needs run.finetune=lora (its KL reference is the base)")
-    if r.frontier_low > r.frontier_high:
-        raise SealError(
-            f"run.frontier_low ({r.frontier_low}) is above run.frontier_high ({r.frontier_high})"
-        )
-    tracking.check(r.report_to)
-    if cfg.model.backend == "vllm":
-        from seal.generation.vllm_engine import check
-
-        check(cfg)
-
-
-def _levels(summary: dict[str, Any]) -> dict[int, float]:
-    """Validation accuracy per integer level (empty for tasks without levels)."""
-    out = {}
-    for k, v in (summary.get("by_level") or {}).items():
-        if str(k).isdigit():
-            out[int(k)] = v["accuracy"]
-    return out
 
 
 class Loop:
@@ -159,7 +118,7 @@ class Loop:
         r = self.cfg.run
         if r.train_levels is not None or not self.leveled:
             return Frontier(list(r.train_levels or []), "fixed by run.train_levels", {})
-        acc = _levels(validation)
+        acc = level_accuracy(validation)
         return choose_levels(acc, r.frontier_low, r.frontier_high, r.frontier_width)
 
     def prompts(self, it: int, levels: list[int]) -> list[Problem]:
@@ -206,10 +165,8 @@ class Loop:
         return {"sft_losses": [], "ppo": stats}
 
     def update_critic(self, rows, verdicts, seed: int) -> dict[str, Any]:
-        """Retrain on confident self-labels of the new candidates (capped, both classes) and
-        a replay of the bootstrap labels, so the critic does not drift to its own verdicts."""
-        r, c = self.cfg.run, self.cfg.critic
-        if not r.critic_update:
+        """Retrain on confident self-labels of the new candidates plus bootstrap replay."""
+        if not self.cfg.run.critic_update:
             return {}
         trajs = [
             Trajectory(
@@ -217,20 +174,10 @@ class Loop:
             )
             for x in rows
         ]
-        kept, stats = self_label(
-            self.critic, trajs, c.entropy_threshold, c.self_consistency, self.quiet,
-            verdicts=verdicts, vote_weight=c.vote_weight,
+        return self_update(
+            self.critic, trajs, verdicts, self.bootstrap, self.cfg.critic,
+            self.cfg.run.critic_update_size, seed, self.quiet,
         )  # fmt: skip
-        if kept:
-            rng = random.Random(seed)
-            new = balanced(kept, r.critic_update_size, rng)
-            replay = rng.sample(self.bootstrap, min(len(self.bootstrap), len(new) // 2))
-            examples = outcome_examples(
-                replay + new, rng, self.critic.labels.good, c.injections, steps=False
-            )
-            plan = c.model_copy(update={"epochs": 1, "seed": seed})
-            train_critic(self.critic, examples, plan, quiet=self.quiet)
-        return stats
 
     def iteration(self, it: int, current_val: dict[str, Any], kept_dirs: list[Path]) -> dict:
         r = self.cfg.run
@@ -246,9 +193,9 @@ class Loop:
         )
         trim()  # the sampler's KV buffers are gone; give their memory back
         verdicts = score_candidates(self.cfg, self.critic, rows, self.quiet)
-        _parquet(d / "samples.parquet", rows)
+        atomic_write_parquet(d / "samples.parquet", rows)
         selected = select_rows(rows, r.select, r.top_k, r.min_score, r.max_per_answer)
-        _parquet(d / "selected.parquet", selected)
+        atomic_write_parquet(d / "selected.parquet", selected)
         atomic_write_json(
             d / "examples.json", report_examples(self.critic, problems, rows, selected)
         )
