@@ -33,25 +33,36 @@ def line_accuracy(texts: list[str]) -> tuple[int, int]:
     return right, total
 
 
+def _span(text: str) -> list[int]:
+    lo, _, hi = text.partition("-")
+    return list(range(int(lo), int(hi or lo) + 1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="tiny")
     ap.add_argument("--levels", default="1-7", help="e.g. 1-7")
     ap.add_argument("--problems", type=int, default=200, help="test problems per level")
     ap.add_argument("--samples", type=int, default=16)
+    ap.add_argument(
+        "--sample-levels",
+        default=None,
+        help="levels that get --samples (e.g. 5-6); the others greedy only (default: all)",
+    )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
-    lo, _, hi = args.levels.partition("-")
-    levels = list(range(int(lo), int(hi or lo) + 1))
+    levels = _span(args.levels)
+    sampled = set(_span(args.sample_levels) if args.sample_levels else levels)
     loaded = load_model(ModelConfig(name=args.model))
     sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=64)
     rows = []
     for lv in levels:  # one level at a time: a row is printed as soon as it is measured
         task = WordMath(levels=[lv])
         problems = task.problems("test", args.problems)
+        k = args.samples if lv in sampled else 1
         summary, results = evaluate(
-            task, problems, sampler, SamplingConfig(), samples=args.samples, quiet=True
+            task, problems, sampler, SamplingConfig(), samples=k, quiet=True
         )
         m = summary["metrics"]
         texts = [r.greedy.text for r in results] + [s.text for r in results for s in r.samples]
@@ -61,16 +72,16 @@ def main() -> None:
             >= 2
             for r in results
         )
-        k = args.samples
+        pct = (lambda x: f"{100 * x:.1f}") if k > 1 else (lambda x: "-")  # noqa: E731
         rows.append(
             [
                 lv,
                 len(problems),
                 f"{100 * m['accuracy']:.1f}",
-                f"{100 * m[f'maj@{k}']:.1f}",
-                f"{100 * m[f'pass@{k}']:.1f}",
+                pct(m[f"maj@{k}"]),
+                pct(m[f"pass@{k}"]),
                 f"{100 * right / max(1, total):.2f}",
-                f"{100 * distinct / len(problems):.1f}",
+                pct(distinct / len(problems)),
             ]
         )
         print(rows[-1], flush=True)
@@ -89,7 +100,8 @@ def main() -> None:
     )
     notes = (
         f"Model `{args.model}`, wordmath test split, {k} samples at temperature 1.0 per "
-        "problem. Lines right: solution lines whose every equation holds (`check_steps`), "
+        f"problem on levels {args.sample_levels or args.levels} (the others greedy only). "
+        "Lines right: solution lines whose every equation holds (`check_steps`), "
         "over greedy and sampled solutions."
     )
     report("Level profile (tiny, wordmath)", table, notes, append=not args.no_append)

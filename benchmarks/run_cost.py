@@ -40,6 +40,13 @@ def one_run(root: Path, sets: list[str]) -> dict:
             summary["base"]["metrics"]["accuracy"],
             summary["final"]["metrics"]["accuracy"],
         ),
+        "levels": {
+            lv: (summary["base"]["by_level"][lv]["accuracy"], fin["accuracy"], fin["n"])
+            for lv, fin in (summary["final"].get("by_level") or {}).items()
+        },
+        "iterations": [
+            (m.get("frontier", {}).get("levels"), m["accepted"]) for m in summary["iterations"]
+        ],
     }
 
 
@@ -84,6 +91,20 @@ def main() -> None:
         "until the stage finished (from manifest.json); the loop stops early when validation "
         "stops improving (`run.patience`)."
     )
+    if runs[-1]["levels"]:  # what the target is about: test accuracy per level
+        per_level = [
+            [lv, n, f"{100 * b:.1f}", f"{100 * f:.1f}", f"{100 * (f - b):+.1f}",
+             f"{100 * (f - b) / b:+.0f}%" if b else "-"]
+            for lv, (b, f, n) in runs[-1]["levels"].items()
+        ]  # fmt: skip
+        table += "\n\nTest accuracy by level (last run):\n\n" + markdown_table(
+            ["level", "problems", "base %", "final %", "points", "relative"], per_level
+        )
+        its = ", ".join(
+            f"{i + 1}: levels {lv} {'accepted' if ok else 'rolled back'}"
+            for i, (lv, ok) in enumerate(runs[-1]["iterations"])
+        )
+        notes += f" Iterations (last run): {its}."
     report(
         "`seal run` cost: wall time and memory (tiny, default config)",
         table,
