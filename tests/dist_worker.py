@@ -3,7 +3,8 @@
 Run plainly it is the single-process reference; under ``accelerate launch --num_processes
 N`` every rank runs it and rank 0 writes the result. It samples candidates, judges them,
 then takes an SFT step, a GRPO step and a critic-training step on the embedded model, and
-saves the candidates, verdicts, losses and all adapter weights to ``OUT`` (torch.save).
+saves the candidates, verdicts, losses, all adapter weights and what the trained adapters
+compute (verdicts, greedy answers and their log-probabilities) to ``OUT`` (torch.save).
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def main(out: str) -> None:
     settings = CriticConfig(batch_size=4, micro_batch_size=1, epochs=1, seed=7, lora_dropout=0.0)
     critic_losses = train_critic(critic, examples, settings, quiet=True)
 
+    # what the trained adapters compute: the critic's verdicts and the policy's greedy
+    # answers with their log-probabilities (the property that matters, beside the weights)
+    after = critic.score([p.question for p, _ in flat], [c for _, c in flat])
+    greedy = SamplingParams(n=1, temperature=0.0, max_new_tokens=48, stop=tuple(task.stop))
+    answers = sampler.sample(prompts, greedy, quiet=True)
+
     weights = {k: v.detach().clone() for k, v in model.state_dict().items() if "lora_" in k}
     result = {
         "world_size": distributed.world_size(),
@@ -81,6 +88,9 @@ def main(out: str) -> None:
         "grpo": stats,
         "critic_losses": critic_losses,
         "weights": weights,
+        "p_good_after": [v.p_good for v in after],
+        "greedy_after": [row[0].text for row in answers],
+        "logprob_after": [row[0].logprob for row in answers],
     }
     distributed.on_main(lambda: torch.save(result, out))
 

@@ -6,12 +6,16 @@ tests hide any GPU so it is gloo everywhere. Everything is fp32 (``train_bf16: o
 
 Tolerances: candidates, selections and evaluation metrics are identical; critic p(good)
 within 1e-6 (each rank pads its own share of a batch), within 5e-5 in a whole `seal run`
-after a critic update on two ranks (measured up to 1.4e-5); losses within 1e-5 relative. Adapter
-weights after 12 optimiser steps: the gradients differ only in summation order (~1e-7
-relative), but Adam divides each coordinate by its own running scale, which lifts that
-noise where a coordinate's gradient is near zero. Measured over 156k LoRA weights: mean
-|diff| 6.5e-9, 0.1% above 1e-6, max 2.9e-5 (weights up to 0.06); asserted: mean < 1e-7,
-under 0.5% above 1e-6, max < 1e-4.
+after a critic update on two ranks (measured up to 1.4e-5); losses within 1e-5 relative.
+After the updates both runs compute the same things: identical greedy answers, their
+log-probabilities and the critic's p(good) within 1e-4. Their adapter weights after the
+updates differ only by summation order (~1e-7 relative in the gradients), but Adam divides
+each coordinate by its own running scale, which lifts that noise to up to a whole step
+(lr) where a coordinate's gradient is near zero: on the 6,000-step model the critic's
+last-layer q/k ``lora_B`` (gradients near zero there) differ by up to 3.2e-4 after three
+steps at lr 1e-3, 0.2% of all 234k coordinates differ by more than 1e-6, and the whole
+difference is 1.8e-4 of the weights' norm. Asserted: relative norm < 1e-3, under 1% of
+coordinates above 1e-6, and no coordinate beyond Adam's own bound (3 steps x lr 1e-3).
 """
 
 from __future__ import annotations
@@ -126,11 +130,18 @@ def test_two_processes_train_as_one(tmp_path: Path) -> None:
     assert b["critic_losses"] == pytest.approx(a["critic_losses"], rel=1e-5)
     assert b["grpo"] == pytest.approx(a["grpo"], rel=1e-4, abs=1e-7)
     assert a["grpo"]["trained"] > 0
+    # the trained adapters compute the same things
+    assert a["greedy_after"] == b["greedy_after"]
+    assert b["logprob_after"] == pytest.approx(a["logprob_after"], abs=1e-4)
+    assert b["p_good_after"] == pytest.approx(a["p_good_after"], abs=1e-4)
+    # and hold nearly the same weights (see the module docstring for Adam's share)
     assert a["weights"].keys() == b["weights"].keys()
-    diff = torch.cat([(b["weights"][k] - w).abs().reshape(-1) for k, w in a["weights"].items()])
-    assert diff.max() < 1e-4  # measured 2.9e-5: a fifth of one Adam step at lr 2e-4
-    assert (diff > 1e-6).float().mean() < 0.005  # measured 0.1%
-    assert diff.mean() < 1e-7  # measured 6.5e-9
+    keys = list(a["weights"])
+    diff = torch.cat([(b["weights"][k] - a["weights"][k]).reshape(-1) for k in keys])
+    norm = torch.cat([a["weights"][k].reshape(-1) for k in keys]).norm()
+    assert diff.norm() / norm < 1e-3  # measured 1.8e-4 (6,000-step model)
+    assert (diff.abs() > 1e-6).float().mean() < 0.01  # measured 0.2%
+    assert diff.abs().max() < 3e-3  # Adam's bound: 3 critic steps at lr 1e-3; measured 3.2e-4
 
 
 def _config(tmp_path: Path) -> Path:
