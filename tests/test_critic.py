@@ -13,7 +13,14 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import CriticConfig
-from seal.critic.data import Trajectory, balanced, outcome_examples, read_labels, step_examples
+from seal.critic.data import (
+    Trajectory,
+    balanced,
+    outcome_examples,
+    perturb,
+    read_labels,
+    step_examples,
+)
 from seal.critic.model import Critic, Verdict, combine, two_way_entropy
 from seal.critic.pipeline import (
     agreement,
@@ -171,6 +178,45 @@ def test_injected_solutions_are_negatives_whatever_their_math() -> None:
     assert all(e.label == 0 for e in injected)
     originals = [truth[e.solution.rsplit("\n", 1)[0]] for e in injected]
     assert originals.count(1) == originals.count(0) == len(trajs) // 4  # half of each class
+
+
+def test_perturbed_solutions_differ_in_one_line_and_look_finished() -> None:
+    """A step dropped, a step repeated or a number changed; first and last lines kept."""
+    task = get_task("wordmath", levels=[4])
+    right = task.problems("train", limit=1)[0].solution
+    lines = right.split("\n")
+    seen = set()
+    for seed in range(40):
+        wrong = perturb(right, random.Random(seed))
+        assert wrong is not None and wrong != right
+        out = wrong.split("\n")
+        assert out[0] == lines[0] and out[-1] == lines[-1]
+        if len(out) == len(lines) - 1:
+            seen.add("drop")
+        elif sorted(out) != sorted(lines) and len(out) == len(lines):
+            changed = [i for i, (a, b) in enumerate(zip(out, lines, strict=True)) if a != b]
+            seen.add("repeat" if out[changed[0]] == out[changed[0] - 1] else "number")
+    assert seen == {"drop", "repeat", "number"}
+    assert perturb("x = 1.\n#### 1", random.Random(0)) is None  # no middle line
+
+
+def test_perturbations_add_bad_twins_of_good_solutions() -> None:
+    task = get_task("wordmath", levels=[3])
+    problems = task.problems("train", limit=6)
+    trajs = [Trajectory(p.id, p.question, p.solution, truth=1) for p in problems]
+    trajs += [Trajectory("w", "q", "a wrong one", truth=0)]
+    plain = outcome_examples(trajs, random.Random(0), "1", injections=0.0, steps=False)
+    twins = outcome_examples(
+        trajs, random.Random(0), "1", injections=0.0, steps=False, perturbations=1.0
+    )
+    extra = [
+        e
+        for e in twins
+        if (e.question, e.solution) not in {(t.question, t.solution) for t in trajs}
+    ]
+    assert len(plain) == len(trajs) and len(extra) == 6  # one per good solution
+    assert all(e.label == 0 for e in extra)
+    assert {e.question for e in extra} == {p.question for p in problems}  # same problems
 
 
 def test_vote_share_counts_the_prompts_samples() -> None:

@@ -154,6 +154,10 @@ class CriticConfig(_Section):
     """How the trajectory reward combines the outcome verdict with the step verdicts."""
     injections: float = Field(0.25, ge=0.0, le=1.0)
     """Share of bad training solutions also shown with text addressed to the judge."""
+    perturbations: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of good training solutions also shown with one middle line dropped, repeated or
+    a number changed, labelled bad: right and wrong solutions of one problem that differ in
+    a line, so the critic learns to rank a prompt's own samples."""
     consistency: float = Field(0.5, ge=0.0)
     """Weight of the inconsistency penalty (symmetric KL between two judgings); 0 = off."""
     epochs: int = Field(4, ge=1)
@@ -182,10 +186,12 @@ class RunConfig(_Section):
     train_levels: list[int] | None = None
     """wordmath levels whose train prompts the loop samples; null (default): the frontier,
     chosen each iteration from the last validation (``frontier_*``)."""
-    frontier_low: float = Field(0.05, ge=0.0, le=1.0)
+    frontier_low: float = Field(0.15, ge=0.0, le=1.0)
     frontier_high: float = Field(0.9, ge=0.0, le=1.0)
     """Levels whose validation accuracy lies in [frontier_low, frontier_high] are partly
-    solved: where self-training can add ability."""
+    solved: where self-training can add ability. Under ~15% a level's samples are almost
+    all wrong and the critic cannot pick the few right ones (the embedded model's level 6
+    at 4-7%: 1-2 right in 25-27 critic selections), so the loop would train on errors."""
     frontier_width: int = Field(2, ge=1)
     """Most levels sampled per iteration (the hardest ones in the band, then the ones just
     above it)."""

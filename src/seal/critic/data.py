@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,39 @@ class JudgeExample:
 
 def inject(solution: str, rng: random.Random, good_word: str) -> str:
     return solution + rng.choice(INJECTIONS).format(good=good_word)
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def perturb(solution: str, rng: random.Random) -> str | None:
+    """A near-copy of a right solution made wrong the way small models go wrong: one middle
+    line dropped (a step skipped), repeated in place of the next (a step done twice), or
+    one of its numbers changed (a misread or miscounted value). The first and last lines
+    stay, so the perturbed solution looks finished. None when there is no middle line."""
+    lines = solution.split("\n")
+    middle = [i for i in range(1, len(lines) - 1) if lines[i].strip()]
+    if not middle:
+        return None
+    i = rng.choice(middle)
+    numbered = [j for j in middle if _NUMBER.search(lines[j])]
+    how = rng.choice(["drop", "repeat", "number"] if numbered else ["drop", "repeat"])
+    if how == "drop" and len(middle) > 1:
+        return "\n".join(lines[:i] + lines[i + 1 :])
+    if how == "repeat" and i + 1 < len(lines) - 1:
+        return "\n".join(lines[: i + 1] + [lines[i]] + lines[i + 2 :])
+    if not numbered:
+        return None
+    j = rng.choice(numbered)
+    spans = list(_NUMBER.finditer(lines[j]))
+    m = rng.choice(spans)
+    value = float(m.group())
+    new = value + rng.choice([-1, 1]) * rng.randint(1, max(1, min(10, int(value) or 1)))
+    text = str(int(new)) if new == int(new) and "." not in m.group() else f"{new:g}"
+    if text == m.group():
+        return None
+    lines[j] = lines[j][: m.start()] + text + lines[j][m.end() :]
+    return "\n".join(lines)
 
 
 def balanced(
@@ -99,17 +133,28 @@ def outcome_examples(
     good_word: str,
     injections: float = 0.25,
     steps: bool = True,
+    perturbations: float = 0.0,
 ) -> list[JudgeExample]:
-    """Training examples from labelled trajectories: verdicts, injected negatives, step labels.
+    """Training examples from labelled trajectories: verdicts, injected negatives, perturbed
+    negatives, step labels.
 
     A share ``injections`` of the bad and of the good trajectories is also shown with text
     addressed to the judge, labelled bad either way: a solution that talks to its judge must
-    never win, and the critic learns that from the text itself, not from the arithmetic."""
+    never win, and the critic learns that from the text itself, not from the arithmetic.
+    A share ``perturbations`` of the good ones is also shown `perturb`-ed, labelled bad: a
+    right and a wrong solution of the same problem that differ in one line, which is what
+    ranking a prompt's own samples needs (the critic cannot learn it from which problems
+    are hard)."""
     out = [JudgeExample(t.question, t.solution, int(t.truth or 0)) for t in trajs]
     for cls in (0, 1):
         group = [t for t in trajs if int(t.truth or 0) == cls]
         for t in rng.sample(group, int(len(group) * injections)) if injections else []:
             out.append(JudgeExample(t.question, inject(t.solution, rng, good_word), 0))
+    good = [t for t in trajs if int(t.truth or 0) == 1]
+    for t in rng.sample(good, int(len(good) * perturbations)) if perturbations else []:
+        wrong = perturb(t.solution, rng)
+        if wrong is not None and wrong != t.solution:
+            out.append(JudgeExample(t.question, wrong, 0))
     if steps:
         for t in trajs:
             out += step_examples(t, rng)

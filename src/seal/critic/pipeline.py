@@ -184,7 +184,9 @@ def run_critic_training(
         only = "good" if counts[1] else "bad"
         raise SealError(f"all {len(labelled)} labels are {only}; the critic needs both classes")
     good_word = critic.labels.good
-    examples = outcome_examples(labelled, rng, good_word, plan.injections, plan.steps)
+    examples = outcome_examples(
+        labelled, rng, good_word, plan.injections, plan.steps, plan.perturbations
+    )
     losses = train_critic(critic, examples, plan, quiet=quiet)
     report: dict[str, Any] = {
         "labelled": labelled,
@@ -210,7 +212,7 @@ def run_critic_training(
         report["self_label"] = stats
         if kept:
             examples = outcome_examples(
-                labelled + kept, rng, good_word, plan.injections, plan.steps
+                labelled + kept, rng, good_word, plan.injections, plan.steps, plan.perturbations
             )
             report["final_losses"] = train_critic(
                 critic, examples, plan, quiet=quiet, epochs=plan.self_label_epochs
@@ -244,7 +246,7 @@ def self_update(
         new = balanced(kept, size, rng)
         replay = rng.sample(bootstrap, min(len(bootstrap), len(new) // 2))
         good = critic.labels.good
-        examples = outcome_examples(replay + new, rng, good, c.injections, steps=False)
+        examples = outcome_examples(replay + new, rng, good, c.injections, False, c.perturbations)
         plan = c.model_copy(update={"epochs": 1, "seed": seed})
         train_critic(critic, examples, plan, quiet=quiet)
     return stats
