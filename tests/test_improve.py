@@ -161,3 +161,20 @@ def test_kept_data_accumulates_and_replays(tmp_path) -> None:
     assert len(replay) == 4 and replay == replay_pairs(task, problems, 4, seed=0)
     by_prompt = {task.prompt(p): p for p in problems}
     assert all(c == " " + by_prompt[p].solution for p, c in replay)
+
+
+def test_accept_guards_overall_and_each_level() -> None:
+    from seal.improve.accept import accept
+
+    def val(overall: float, **levels: float) -> dict:
+        by_level = {k.removeprefix("L"): {"accuracy": v} for k, v in levels.items()}
+        return {"metrics": {"accuracy": overall}, "by_level": by_level}
+
+    base = val(0.70, L4=0.81, L5=0.54)
+    assert accept(base, val(0.70, L4=0.85, L5=0.50), 0.01, 0.1) == (True, "")
+    ok, why = accept(base, val(0.688, L4=0.85, L5=0.42), 0.02, 0.1)  # average fine, L5 traded
+    assert not ok and "level 5" in why
+    assert accept(base, val(0.688, L4=0.85, L5=0.42), 0.02, None)[0]  # per-level check off
+    ok, why = accept(base, val(0.65, L4=0.81, L5=0.54), 0.01, 0.1)
+    assert not ok and "validation" in why
+    assert accept({"metrics": {"accuracy": 0.5}}, {"metrics": {"accuracy": 0.5}}, 0.0, 0.1)[0]

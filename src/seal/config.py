@@ -240,6 +240,10 @@ class RunConfig(_Section):
     test_per_level: int = Field(200, ge=1)
     tolerance: float = Field(0.01, ge=0.0)
     """Accept a new policy unless validation accuracy drops by more than this."""
+    level_tolerance: float | None = Field(0.1, ge=0.0, le=1.0)
+    """... nor any level's validation accuracy by more than this (null: no per-level check);
+    wide enough for the noise of 100 problems per level, narrow enough to catch a level
+    traded away (a run on mostly wrong level-5 selections lost 12 points there)."""
     patience: int = Field(2, ge=1)
     """Stop after this many iterations without a validation gain."""
     report_to: list[str] = []

@@ -27,6 +27,7 @@ from seal.critic.data import Trajectory
 from seal.critic.model import Critic
 from seal.critic.pipeline import run_critic_training, sample_trajectories, self_update
 from seal.evaluate import evaluate
+from seal.improve.accept import accept
 from seal.improve.candidates import make_candidates, score_candidates
 from seal.improve.examples import report_examples
 from seal.improve.frontier import Frontier, choose_levels, level_accuracy
@@ -205,9 +206,10 @@ class Loop:
         critic_update = self.update_critic(rows, verdicts, seed)
         trim()
         val = self._eval("validation", r.validation_per_level)
-        accepted = val["metrics"]["accuracy"] >= current_val["metrics"]["accuracy"] - r.tolerance
-        return iteration_metrics(it, frontier, rows, selected, training, critic_update, val,
-                                 accepted, r.audit_size, seed)  # fmt: skip
+        accepted, why = accept(current_val, val, r.tolerance, r.level_tolerance)
+        m = iteration_metrics(it, frontier, rows, selected, training, critic_update, val,
+                              accepted, r.audit_size, seed)  # fmt: skip
+        return {**m, "rejected_because": why} if why else m
 
     def stage_iteration(
         self, it: int, d: Path, current: dict, kept_dirs: list[Path], last_good: Path | None
@@ -269,7 +271,9 @@ class Loop:
             if not self.quiet:
                 console.print(
                     f"iteration {it}: validation {val_acc:.3f} "
-                    f"({'accepted' if m['accepted'] else 'rolled back'}), selected "
+                    f"({'accepted' if m['accepted'] else 'rolled back'}"
+                    f"{': ' + m['rejected_because'] if m.get('rejected_because') else ''}), "
+                    "selected "
                     f"{m['selected']} of {m['candidates']} "
                     f"(precision {m['selected_precision']:.2f})"
                 )
