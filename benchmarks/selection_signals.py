@@ -38,6 +38,7 @@ SIGNALS = {
     "answer's vote share": lambda x, share: share,
     "log-prob per token": lambda x, share: x["logprob"] / max(1, x["tokens"]),
     "-verdict entropy": lambda x, share: -x["entropy"],
+    "solution length (tokens)": lambda x, share: x["tokens"],
 }
 
 
