@@ -431,7 +431,11 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
                     _fmt(m.get("selected_precision"), ".2f"),
                     _fmt(order, ".2f"),
                     f"{kept.get('total', '-')} ({kept.get('replay', '-')} replay)",
-                    "yes" if m.get("accepted") else "rolled back",
+                    "yes"
+                    if m.get("accepted")
+                    else f"rolled back: {m['rejected_because']}"
+                    if m.get("rejected_because")
+                    else "rolled back",
                     *(_fmt(g.get(k), ".3f") for k in keys),
                 ]
             )
