@@ -71,3 +71,14 @@ def report(title: str, table: str, notes: str = "", append: bool = True) -> None
         path = ROOT / "BENCHMARKS.md"
         existing = path.read_text() if path.exists() else "# Benchmarks\n"
         path.write_text(existing.rstrip("\n") + "\n" + block)
+
+
+def iteration_candidates(run: Path, iteration: int) -> list[dict]:
+    """The candidate rows a `seal run` saved for one iteration (``iter-NN/samples.parquet``),
+    or a one-line exit naming what to give instead."""
+    import pyarrow.parquet as pq
+
+    path = Path(run) / f"iter-{iteration:02d}" / "samples.parquet"
+    if not path.is_file():
+        raise SystemExit(f"error: {path} does not exist: give a run directory with that iteration")
+    return pq.read_table(path).to_pylist()

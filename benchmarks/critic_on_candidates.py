@@ -21,12 +21,12 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 if __package__ in (None, ""):  # run as `python benchmarks/critic_on_candidates.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import markdown_table, report
+from pydantic import ValidationError
+
+from benchmarks.common import iteration_candidates, markdown_table, report
 from benchmarks.critic import fresh_critic
 from seal.adapters import with_adapters
 from seal.config import CriticConfig, ModelConfig, parse_set
@@ -34,6 +34,7 @@ from seal.critic.data import Trajectory
 from seal.critic.model import Critic
 from seal.critic.pipeline import run_critic_training, sample_trajectories
 from seal.critic.train import within_problem_ranking
+from seal.errors import SealError
 from seal.generation.hf import HFSampler
 from seal.metrics import auroc
 from seal.models import load_model
@@ -57,10 +58,7 @@ def main() -> None:
     ap.add_argument("--problems-per-level", type=int, default=24)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
-    path = args.run / f"iter-{args.iteration:02d}" / "samples.parquet"
-    if not path.is_file():
-        raise SystemExit(f"{path} does not exist: give a run directory with that iteration")
-    rows = pq.read_table(path).to_pylist()
+    rows = iteration_candidates(args.run, args.iteration)
     cands = [
         Trajectory(x["prompt_id"], x["question"], x["text"], x["answer"], x["truth"], x["level"])
         for x in rows
@@ -70,8 +68,16 @@ def main() -> None:
     base = CriticConfig(problems_per_level=args.problems_per_level, epochs=2, self_label=False)
     settings: list[tuple[str, CriticConfig]] = [("baseline (seal run's critic)", base)]
     for variant in args.variant:
-        sets = {k.removeprefix("critic."): v for k, v in parse_set(variant.split(",")).items()}
-        settings.append((variant, base.model_copy(update=sets)))
+        try:
+            sets = {k.removeprefix("critic."): v for k, v in parse_set(variant.split(",")).items()}
+            cfg = CriticConfig.model_validate(base.model_dump() | sets)
+        except SealError as err:
+            raise SystemExit(f"error: --variant {variant!r}: {err}") from None
+        except ValidationError as err:
+            e = err.errors()[0]
+            where = "critic." + ".".join(str(x) for x in e["loc"])
+            raise SystemExit(f"error: --variant {variant!r}: {where}: {e['msg']}") from None
+        settings.append((variant, cfg))
 
     loaded = load_model(ModelConfig(name="tiny"))
     model = with_adapters(loaded.model, base.lora_r, base.lora_alpha, base.lora_dropout)

@@ -17,12 +17,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 if __package__ in (None, ""):  # run as `python benchmarks/selection_signals.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import markdown_table, report
+from benchmarks.common import iteration_candidates, markdown_table, report
 from seal.config import load_config
 from seal.critic.data import Trajectory
 from seal.critic.model import Verdict
@@ -98,10 +96,7 @@ def main() -> None:
     ap.add_argument("--iteration", type=int, default=1)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
-    path = args.run / f"iter-{args.iteration:02d}" / "samples.parquet"
-    if not path.is_file():
-        raise SystemExit(f"{path} does not exist: give a run directory with that iteration")
-    rows = pq.read_table(path).to_pylist()
+    rows = iteration_candidates(args.run, args.iteration)
     try:
         cfg = load_config(args.run / "config.yaml")
     except SealError as err:

@@ -72,8 +72,6 @@ def perturb(solution: str, rng: random.Random) -> str | None:
     value = float(m.group())
     new = value + rng.choice([-1, 1]) * rng.randint(1, max(1, min(10, int(value) or 1)))
     text = str(int(new)) if new == int(new) and "." not in m.group() else f"{new:g}"
-    if text == m.group():
-        return None
     lines[j] = lines[j][: m.start()] + text + lines[j][m.end() :]
     return "\n".join(lines)
 
