@@ -22,6 +22,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/selection_signals.py`
 
 from benchmarks.common import iteration_candidates, markdown_table, report
 from seal.config import load_config
+from seal.critic.calculator import arithmetic_holds, with_calculator
 from seal.critic.data import Trajectory
 from seal.critic.model import Verdict
 from seal.critic.train import within_problem_ranking
@@ -36,6 +37,7 @@ SIGNALS = {
     "answer's vote share": lambda x, share: share,
     "log-prob per token": lambda x, share: x["logprob"] / max(1, x["tokens"]),
     "-verdict entropy": lambda x, share: -x["entropy"],
+    "calculator (equations hold)": lambda x, share: float(arithmetic_holds(x["text"])),
     "solution length (tokens)": lambda x, share: x["tokens"],
 }
 
@@ -44,8 +46,8 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-def shares_of(rows: list[dict]) -> list[float]:
-    return vote_share([Trajectory(x["prompt_id"], "", "", x["answer"]) for x in rows])
+def shares_of(rows: list[dict], votes: list[bool] | None = None) -> list[float]:
+    return vote_share([Trajectory(x["prompt_id"], "", "", x["answer"]) for x in rows], votes)
 
 
 def signal_rows(rows: list[dict], levels: list[int]) -> list[list[str]]:
@@ -68,15 +70,21 @@ def signal_rows(rows: list[dict], levels: list[int]) -> list[list[str]]:
 
 def rule_rows(rows: list[dict], levels: list[int], k: int, min_score: float) -> list[list[str]]:
     """Precision of the selection per level: the run's own score, the critic's p(good) moved
-    by votes at several weights (``critic.vote_weight``; 0 = the critic alone), majority and
-    oracle, all at the run's top-k and threshold."""
-    shares = shares_of(rows)
-    verdicts = [Verdict(x["p_good"], x["entropy"]) for x in rows]
+    by votes at several weights (``critic.vote_weight``; 0 = the critic alone), with and
+    without its calculator (``critic.calculator``), majority and oracle, all at the run's
+    top-k and threshold."""
+    holds = [arithmetic_holds(x["text"]) for x in rows]
     variants: list[tuple[str, list[dict], str]] = [("critic (the run's score)", rows, "critic")]
-    for w in (0.0, 1.0, 4.0):
-        moved = with_votes(verdicts, shares, w)
-        rescored = [{**x, "score": v.p_good} for x, v in zip(rows, moved, strict=True)]
-        variants.append((f"critic p(good), vote weight {w:g}", rescored, "critic"))
+    for calc in (False, True):
+        shares = shares_of(rows, holds if calc else None)
+        verdicts = [Verdict(x["p_good"], x["entropy"]) for x in rows]
+        if calc:
+            verdicts = with_calculator(verdicts, holds)
+        for w in (0.0, 1.0, 4.0):
+            moved = with_votes(verdicts, shares, w)
+            rescored = [{**x, "score": v.p_good} for x, v in zip(rows, moved, strict=True)]
+            name = f"critic p(good){' + calculator' if calc else ''}, vote weight {w:g}"
+            variants.append((name, rescored, "critic"))
     variants += [("majority", rows, "majority"), ("oracle", rows, "oracle")]
     out = []
     for name, scored, rule in variants:

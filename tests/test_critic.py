@@ -13,6 +13,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import CriticConfig
+from seal.critic.calculator import arithmetic_holds, with_calculator
 from seal.critic.data import (
     Trajectory,
     balanced,
@@ -228,6 +229,28 @@ def test_vote_share_counts_the_prompts_samples() -> None:
         Trajectory("b", "q", "s5", "4"),
     ]
     assert vote_share(ts) == pytest.approx([0.5, 0.5, 0.25, 0.0, 1.0])
+
+
+def test_only_marked_samples_vote() -> None:
+    """Solutions kept from voting (a false equation) get 0 and give the others nothing,
+    but still count among the prompt's samples."""
+    ts = [Trajectory("a", "q", f"s{i}", a) for i, a in enumerate(["4", "4", "4", "5"])]
+    assert vote_share(ts, [True, False, True, True]) == pytest.approx([0.5, 0.0, 0.5, 0.25])
+    with pytest.raises(ValueError):
+        vote_share(ts, [True])
+
+
+def test_calculator_recomputes_every_equation() -> None:
+    good = "Raj has 36 books: x = 36.\nHe shares them among 4 boxes: x = 36 / 4 = 9.\n#### 9"
+    slip = "A pump adds 11 liters per minute for 7 minutes: 11 * 7 = 77, x = 57 + 77 = 144."
+    assert arithmetic_holds(good)
+    assert not arithmetic_holds(slip)
+    assert not arithmetic_holds("She has <<48/2=25>>25 clips.\n#### 25")  # GSM8K-style
+    assert arithmetic_holds("def f(x):\n    return x + 1")  # nothing to check
+    assert arithmetic_holds("The answer is (B).")
+    v = [Verdict(0.9, two_way_entropy(0.9)), Verdict(0.9, two_way_entropy(0.9))]
+    kept, vetoed = with_calculator(v, [True, False])
+    assert kept == v[0] and vetoed.p_good == 0.0 and vetoed.label == 0
 
 
 def test_votes_sharpen_or_soften_the_verdict() -> None:

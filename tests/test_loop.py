@@ -13,6 +13,7 @@ import torch
 
 from seal.cli import main
 from seal.config import dump_config
+from seal.critic.calculator import arithmetic_holds
 from seal.errors import SealError
 from seal.improve.loop import Loop
 from seal.improve.settings import check_settings
@@ -49,7 +50,10 @@ def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> Non
     levels = json.loads((d / "iter-01" / "metrics.json").read_text())["frontier"]["levels"]
     assert len(samples) == len(levels) * 2 * 3  # frontier levels x 2 prompts x 3 samples
     assert {r["level"] for r in samples} == set(levels)
-    assert {"prompt_id", "text", "p_good", "score", "truth"} <= set(samples[0])
+    assert {"prompt_id", "text", "p_good", "score", "truth", "arithmetic"} <= set(samples[0])
+    for r in samples:  # the critic's calculator: a false equation is a bad, unselectable one
+        assert r["arithmetic"] == int(arithmetic_holds(r["text"]))
+        assert r["arithmetic"] or (r["p_good"] == 0.0 and r["score"] < cfg.run.min_score)
     metrics = json.loads((d / "iter-01" / "metrics.json").read_text())
     assert {"guards", "validation", "accepted", "audit_accuracy"} <= set(metrics)
     assert "distinct_answers_per_prompt" in metrics["guards"]

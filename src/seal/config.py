@@ -145,6 +145,10 @@ class CriticConfig(_Section):
     vote_weight: float = Field(1.0, ge=0.0)
     """Self-consistency as a confidence signal for self-labels: the verdict's log-odds plus
     this x (2 x share of the prompt's samples with the same answer - 1); 0 = critic only."""
+    calculator: bool = True
+    """The loop's critic recomputes every ``a op b = c`` a candidate writes: a false equation
+    makes the candidate bad whatever the learned verdict, and it does not vote
+    (``seal.critic.calculator``); solutions without equations are unaffected."""
     self_consistency: bool = False
     """Also require self-labels to agree with majority vote over the prompt's samples."""
     self_label: bool = True

@@ -10,16 +10,23 @@ from seal.critic.data import Trajectory
 from seal.critic.model import Verdict, two_way_entropy
 
 
-def vote_share(trajs: list[Trajectory]) -> list[float]:
-    """Share of each trajectory's prompt's samples that reach the same answer (0 without one)."""
+def vote_share(trajs: list[Trajectory], votes: list[bool] | None = None) -> list[float]:
+    """Share of each trajectory's prompt's samples that reach the same answer (0 without one).
+    With ``votes``, only the samples marked True vote (the others still count in the
+    denominator, and get 0): e.g. only solutions whose arithmetic holds."""
+    if votes is None:
+        votes = [True] * len(trajs)
     by_problem: dict[str, Counter] = defaultdict(Counter)
-    for t in trajs:
-        by_problem[t.problem_id][t.answer] += 1
+    total: Counter = Counter()
+    for t, vote in zip(trajs, votes, strict=True):
+        total[t.problem_id] += 1
+        if vote:
+            by_problem[t.problem_id][t.answer] += 1
     return [
         0.0
-        if t.answer is None
-        else by_problem[t.problem_id][t.answer] / sum(by_problem[t.problem_id].values())
-        for t in trajs
+        if t.answer is None or not vote
+        else by_problem[t.problem_id][t.answer] / total[t.problem_id]
+        for t, vote in zip(trajs, votes, strict=True)
     ]
 
 

@@ -2,8 +2,10 @@
 
 A candidate is a plain row (prompt id, level, prompt, text, answer, verifier label, and the
 critic's scores), written as it is to ``samples.parquet``. The selection score combines the
-critic's verdict with self-consistency (``critic.vote_weight``: an answer most of the
-prompt's samples reach leans good), and with the step verdicts when ``critic.combine`` asks;
+critic's verdict with its calculator (``critic.calculator``: a false equation makes a
+solution bad and keeps it from voting), with self-consistency (``critic.vote_weight``: an
+answer most of the prompt's samples reach leans good), and with the step verdicts when
+``critic.combine`` asks;
 the verifier's label is kept for measurement and the oracle baseline only.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from seal.config import SealConfig
+from seal.critic.calculator import arithmetic_holds, with_calculator
 from seal.critic.data import Trajectory
 from seal.critic.model import Critic, combine
 from seal.critic.votes import vote_share, with_votes
@@ -81,19 +84,22 @@ def make_candidates(
 def score_candidates(
     cfg: SealConfig, critic: Critic, rows: list[dict[str, Any]], quiet: bool = False
 ) -> list[Any]:
-    """Add ``p_good`` / ``entropy`` (the critic's verdict) and ``score`` (the selection
-    score) to every row; returns the critic's raw verdicts (for self-labelling)."""
+    """Add ``p_good`` / ``entropy`` (the critic's verdict), ``arithmetic`` (whether every
+    equation holds, with ``critic.calculator``) and ``score`` (the selection score) to every
+    row; returns the critic's verdicts before votes (for self-labelling)."""
     c = cfg.critic
     questions, texts = [x["question"] for x in rows], [x["text"] for x in rows]
     verdicts = critic.score(questions, texts, quiet=quiet)
+    holds = [arithmetic_holds(t) if c.calculator else True for t in texts]
+    verdicts = with_calculator(verdicts, holds)
     steps = (
         critic.score_steps(questions, texts, quiet=quiet)
         if c.combine != "outcome"
         else [[] for _ in rows]
     )
     trajs = [Trajectory(x["prompt_id"], x["question"], x["text"], x["answer"]) for x in rows]
-    sharpened = with_votes(verdicts, vote_share(trajs), c.vote_weight)
-    for x, v, s, sv in zip(rows, verdicts, steps, sharpened, strict=True):
-        x["p_good"], x["entropy"] = v.p_good, v.entropy
+    sharpened = with_votes(verdicts, vote_share(trajs, holds), c.vote_weight)
+    for x, v, s, sv, ok in zip(rows, verdicts, steps, sharpened, holds, strict=True):
+        x["p_good"], x["entropy"], x["arithmetic"] = v.p_good, v.entropy, int(ok)
         x["score"] = combine(sv.p_good, s, c.combine)
     return verdicts
