@@ -166,8 +166,8 @@ def main() -> None:
         "'AUROC (bootstrap only)' is before self-labelling; the other columns after "
         "retraining. 'within-problem order': share of (right, wrong) pairs of the same problem "
         "ranked right (what top-k selection needs); '... with votes': the same for the verdict "
-        "sharpened by self-consistency (`critic.vote_weight`), the loop's selection score. "
-        "Columns after "
+        "sharpened by self-consistency (`critic.vote_weight`; the loop scores with "
+        "`run.vote_weight`). Columns after "
         "retraining on bootstrap + kept self-labels. Critic settings: "
         + ", ".join(
             f"{k}={v}"

@@ -68,14 +68,17 @@ def signal_rows(rows: list[dict], levels: list[int]) -> list[list[str]]:
     return out
 
 
-def rule_rows(rows: list[dict], levels: list[int], k: int, min_score: float) -> list[list[str]]:
+def rule_rows(
+    rows: list[dict], levels: list[int], k: int, min_score: float, calculated: bool = False
+) -> list[list[str]]:
     """Precision of the selection per level: the run's own score, the critic's p(good) moved
-    by votes at several weights (``critic.vote_weight``; 0 = the critic alone), with and
+    by votes at several weights (``run.vote_weight``; 0 = the critic alone), with and
     without its calculator (``critic.calculator``), majority and oracle, all at the run's
-    top-k and threshold."""
+    top-k and threshold. ``calculated``: the run's p(good) already has the calculator's
+    verdicts in it (``critic.calculator`` on), so there is no without."""
     holds = [arithmetic_holds(x["text"]) for x in rows]
     variants: list[tuple[str, list[dict], str]] = [("critic (the run's score)", rows, "critic")]
-    for calc in (False, True):
+    for calc in (True,) if calculated else (False, True):
         shares = shares_of(rows, holds if calc else None)
         verdicts = [Verdict(x["p_good"], x["entropy"]) for x in rows]
         if calc:
@@ -123,15 +126,17 @@ def main() -> None:
     head = ["signal"] + [f"L{lv} {m}" for lv in levels for m in ("AUROC", "within")]
     table = markdown_table(head, signal_rows(rows, levels))
     r = cfg.run
+    calculated = "arithmetic" in rows[0]  # runs before the calculator scored with critic.*
+    weight = r.vote_weight if calculated else cfg.critic.vote_weight
     rules = markdown_table(
         ["rule"] + [f"L{lv} right/selected" for lv in levels],
-        rule_rows(rows, levels, r.top_k, r.min_score),
+        rule_rows(rows, levels, r.top_k, r.min_score, calculated),
     )
     body = "\n".join(
         [
             f"Run `{args.run.name}`, candidates of iteration {args.iteration} (sampling "
-            f"temperature {cfg.sampling.temperature:g}, N = {r.samples}, critic vote weight "
-            f"{cfg.critic.vote_weight:g}): " + "; ".join(lines) + ".",
+            f"temperature {cfg.sampling.temperature:g}, N = {r.samples}, selection vote weight "
+            f"{weight:g}, calculator {'on' if calculated else 'off'}): " + "; ".join(lines) + ".",
             "",
             table,
             "",

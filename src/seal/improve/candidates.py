@@ -3,10 +3,10 @@
 A candidate is a plain row (prompt id, level, prompt, text, answer, verifier label, and the
 critic's scores), written as it is to ``samples.parquet``. The selection score combines the
 critic's verdict with its calculator (``critic.calculator``: a false equation makes a
-solution bad and keeps it from voting), with self-consistency (``critic.vote_weight``: an
+solution bad and keeps it from voting), with self-consistency (``run.vote_weight``: an
 answer most of the prompt's samples reach leans good), and with the step verdicts when
-``critic.combine`` asks;
-the verifier's label is kept for measurement and the oracle baseline only.
+``critic.combine`` asks; the verifier's label is kept for measurement and the oracle
+baseline only.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def score_candidates(
         else [[] for _ in rows]
     )
     trajs = [Trajectory(x["prompt_id"], x["question"], x["text"], x["answer"]) for x in rows]
-    sharpened = with_votes(verdicts, vote_share(trajs, holds), c.vote_weight)
+    sharpened = with_votes(verdicts, vote_share(trajs, holds), cfg.run.vote_weight)
     for x, v, s, sv, ok in zip(rows, verdicts, steps, sharpened, holds, strict=True):
         x["p_good"], x["entropy"], x["arithmetic"] = v.p_good, v.entropy, int(ok)
         x["score"] = combine(sv.p_good, s, c.combine)

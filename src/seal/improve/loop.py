@@ -175,10 +175,9 @@ class Loop:
             )
             for x in rows
         ]
-        return self_update(
-            self.critic, trajs, verdicts, self.bootstrap, self.cfg.critic,
-            self.cfg.run.critic_update_size, seed, self.quiet,
-        )  # fmt: skip
+        c = self.cfg.critic.model_copy(update={"vote_weight": self.cfg.run.vote_weight})
+        return self_update(self.critic, trajs, verdicts, self.bootstrap, c,
+                           self.cfg.run.critic_update_size, seed, self.quiet)  # fmt: skip
 
     def iteration(self, it: int, current_val: dict[str, Any], kept_dirs: list[Path]) -> dict:
         r = self.cfg.run
