@@ -1,0 +1,58 @@
+"""Benchmark scripts that read finished runs: their tables from small fabricated runs, and a
+one-line error for a directory that is not one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _levels(*acc: float) -> dict:
+    return {str(i + 1): {"n": 10, "accuracy": a} for i, a in enumerate(acc)}
+
+
+def _run(d: Path, final: tuple[float, float], picks: list[list[int]], accepted: list[bool]) -> Path:
+    d.mkdir()
+    base = {"metrics": {"accuracy": 0.5}, "by_level": _levels(0.8, 0.2)}
+    iters = []
+    for n, (truths, ok) in enumerate(zip(picks, accepted, strict=True), start=1):
+        (d / f"iter-{n:02d}").mkdir()
+        pq.write_table(pa.Table.from_pylist([{"truth": t} for t in truths]),
+                       d / f"iter-{n:02d}" / "selected.parquet")  # fmt: skip
+        iters.append({"iteration": n, "accepted": ok})
+    summary = {
+        "base": base,
+        "final": {"metrics": {"accuracy": sum(final) / 2}, "by_level": _levels(*final)},
+        "iterations": iters,
+    }
+    (d / "summary.json").write_text(json.dumps(summary))
+    return d
+
+
+def _compare(*args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "compare_runs.py"), *args, "--no-append"]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_compare_runs_tabulates_shared_base_once(tmp_path: Path) -> None:
+    a = _run(tmp_path / "a", (0.9, 0.3), [[1, 1, 0, 1], [1]], [True, False])
+    b = _run(tmp_path / "b", (0.7, 0.1), [[]], [True])
+    out = _compare(f"{a}=critic", f"{b}=none")
+    assert out.returncode == 0, out.stderr
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("| ")]
+    assert lines[2] == "| base | - | 80.0 | 20.0 | 50.0 |"  # shared: one base row
+    assert lines[3] == "| critic | 4 (0.75) / 1 (1.00) rolled back | 90.0 | 30.0 | 60.0 |"
+    assert lines[4] == "| none | 0 | 70.0 | 10.0 | 40.0 |"
+
+
+def test_compare_runs_names_a_missing_run(tmp_path: Path) -> None:
+    out = _compare(str(tmp_path / "nope"))
+    assert out.returncode != 0
+    assert out.stderr.strip().count("\n") == 0 and "summary.json does not exist" in out.stderr
