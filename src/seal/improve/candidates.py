@@ -84,9 +84,10 @@ def make_candidates(
 def score_candidates(
     cfg: SealConfig, critic: Critic, rows: list[dict[str, Any]], quiet: bool = False
 ) -> list[Any]:
-    """Add ``p_good`` / ``entropy`` (the critic's verdict), ``arithmetic`` (whether every
-    equation holds, with ``critic.calculator``) and ``score`` (the selection score) to every
-    row; returns the critic's verdicts before votes (for self-labelling)."""
+    """Add ``p_good`` / ``entropy`` (the critic's verdict), ``arithmetic`` (0 when
+    ``critic.calculator`` found a false equation; 1 otherwise, also when it is off) and
+    ``score`` (the selection score) to every row; returns the critic's verdicts before
+    votes (for self-labelling)."""
     c = cfg.critic
     questions, texts = [x["question"] for x in rows], [x["text"] for x in rows]
     verdicts = critic.score(questions, texts, quiet=quiet)
