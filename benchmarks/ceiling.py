@@ -39,6 +39,21 @@ def gold(levels: list[int], per_level: int, task: WordMath) -> list[tuple[str, s
     ]
 
 
+def recipe(text: str, run: RunConfig) -> dict:
+    """``lora`` or ``full``, then ``:key=value`` settings (lr, epochs, r): one update recipe.
+    The loop's own (``run.finetune``, ``run.sft_lr``, ``run.sft_epochs``) fills the gaps."""
+    kind, *pairs = text.split(":")
+    if kind not in ("lora", "full"):
+        raise SystemExit(f"recipe {text!r}: start with lora or full, e.g. lora:lr=0.001:epochs=3")
+    out = {"kind": kind, "lr": run.sft_lr, "epochs": run.sft_epochs, "r": 16}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in ("lr", "epochs", "r") or not value:
+            raise SystemExit(f"recipe {text!r}: settings are lr=, epochs= and r=")
+        out[key] = float(value) if key == "lr" else int(value)
+    return out
+
+
 def _levels(text: str) -> list[int]:
     lo, _, hi = text.partition("-")
     return list(range(int(lo), int(hi or lo) + 1))
@@ -52,6 +67,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="150,300", help="gold examples per variant")
     ap.add_argument("--easy", default="1-4", help="levels whose references are replayed")
     ap.add_argument("--test-per-level", type=int, default=200)
+    ap.add_argument(
+        "--recipe",
+        action="append",
+        default=[],
+        help="another update recipe, run on the largest size with replay: lora or full, then "
+        ":lr=, :epochs=, :r= (e.g. full:lr=0.0001:epochs=3); repeatable",
+    )
+    ap.add_argument("--skip-sizes", action="store_true", help="only the --recipe rows")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
@@ -61,10 +84,12 @@ def main() -> None:
     task = WordMath(levels=levels)
     test = task.problems("test", args.test_per_level)
 
-    def fresh():
+    def fresh(how: dict):
         torch.manual_seed(0)
         loaded = load_model(ModelConfig(name=args.model))
-        model = with_adapters(loaded.model)
+        if how["kind"] == "full":
+            return loaded.model, loaded.tokenizer
+        model = with_adapters(loaded.model, r=how["r"], alpha=2 * how["r"])
         model.set_adapter("policy")
         return model, loaded.tokenizer
 
@@ -73,19 +98,24 @@ def main() -> None:
         summary, _ = evaluate(task, test, sampler, SamplingConfig(), quiet=True)
         return {int(lv): 100 * m["accuracy"] for lv, m in summary["by_level"].items()}
 
-    variants = [("base (no fine-tuning)", 0, 0.0)]
-    for n in (int(s) for s in args.sizes.split(",")):
-        variants += [(f"gold L{args.frontier} x{n}", n, 0.0)]
-        variants += [(f"gold L{args.frontier} x{n} + replay x{run.replay:g}", n, run.replay)]
+    loop = recipe(run.finetune, run)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    variants = [("base (no fine-tuning)", 0, 0.0, loop)]
+    for n in [] if args.skip_sizes else sizes:
+        variants += [(f"gold L{args.frontier} x{n}", n, 0.0, loop)]
+        variants += [(f"gold L{args.frontier} x{n} + replay x{run.replay:g}", n, run.replay, loop)]
+    for text in args.recipe:
+        how, n = recipe(text, run), sizes[-1]
+        variants += [(f"gold L{args.frontier} x{n} + replay, {text}", n, run.replay, how)]
     rows, base = [], None
-    for name, n, replay in variants:
-        model, tokenizer = fresh()
+    for name, n, replay, how in variants:
+        model, tokenizer = fresh(how)
         start = time.perf_counter()
         pairs = gold(frontier, -(-n // len(frontier)), task)[:n] if n else []
         if replay:
             pairs += gold(easy, -(-int(replay * n) // len(easy)), task)[: int(replay * n)]
         if pairs:
-            sft(model, tokenizer, pairs, epochs=run.sft_epochs, lr=run.sft_lr,
+            sft(model, tokenizer, pairs, epochs=how["epochs"], lr=how["lr"],
                 weight_decay=run.sft_weight_decay, quiet=True)  # fmt: skip
         seconds = time.perf_counter() - start
         acc = score(model, tokenizer)
@@ -103,7 +133,8 @@ def main() -> None:
     notes = (
         f"Model `{args.model}`. Greedy test accuracy, {args.test_per_level} problems per level. "
         f"A fresh LoRA policy adapter (r=16) at lr {run.sft_lr:g} x {run.sft_epochs} epochs "
-        "(the loop's `run.sft_lr` / `run.sft_epochs`); replay = reference solutions of levels "
+        "(the loop's `run.sft_lr` / `run.sft_epochs`) unless the row names another recipe "
+        "(full: every weight trained); replay = reference solutions of levels "
         f"{args.easy} per gold example (`run.replay`). Issue 17's headroom target: +80% "
         "relative on the two hardest evaluated levels with no level down more than 2 points."
     )

@@ -56,3 +56,23 @@ def test_compare_runs_names_a_missing_run(tmp_path: Path) -> None:
     out = _compare(str(tmp_path / "nope"))
     assert out.returncode != 0
     assert out.stderr.strip().count("\n") == 0 and "summary.json does not exist" in out.stderr
+
+
+def test_ceiling_recipe_fills_the_loops_settings_and_rejects_typos() -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.ceiling import recipe
+
+    from seal.config import RunConfig
+
+    run = RunConfig()
+    assert recipe("lora", run) == {"kind": "lora", "lr": run.sft_lr, "epochs": run.sft_epochs,
+                                   "r": 16}  # fmt: skip
+    assert recipe("full:lr=0.0001:epochs=3", run) == {"kind": "full", "lr": 1e-4, "epochs": 3,
+                                                      "r": 16}  # fmt: skip
+    for bad in ("qlora", "lora:lr", "lora:steps=3"):
+        try:
+            recipe(bad, run)
+        except SystemExit as err:
+            assert bad in str(err)
+        else:
+            raise AssertionError(f"{bad!r} accepted")
