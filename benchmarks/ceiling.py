@@ -4,8 +4,9 @@ The self-improvement loop can at best hand its fine-tuning step right solutions 
 problems it samples. This benchmark skips the loop and fine-tunes the model directly on
 **gold reference solutions** of the first level above pre-training (right by construction,
 and distinct: data no selection rule can beat), as many as three loop iterations could
-select, with the loop's replay of easy-level references and its update settings (a fresh
-LoRA policy adapter, `run.sft_lr`, `run.sft_epochs`, `run.replay`). Then it scores greedy
+select, with the loop's replay of easy-level references and its update settings
+(`run.finetune`, `run.sft_lr`, `run.sft_epochs`, `run.replay`), or other update recipes
+(`--recipe`). Then it scores greedy
 test accuracy by level. If gold data cannot lift the hard levels, nothing the loop selects
 will; if it can, the loop has room to climb.
 """
@@ -24,10 +25,11 @@ import torch
 
 from benchmarks.common import markdown_table, report
 from seal.adapters import with_adapters
-from seal.config import ModelConfig, RunConfig, SamplingConfig
+from seal.config import ModelConfig, RunConfig, SamplingConfig, SealConfig
 from seal.evaluate import evaluate
 from seal.generation.hf import HFSampler
 from seal.improve.finetune import sft
+from seal.improve.policy import FULL_LR, LORA_LR, finetune_mode
 from seal.models import load_model
 from seal.tasks.wordmath import WordMath
 
@@ -41,11 +43,12 @@ def gold(levels: list[int], per_level: int, task: WordMath) -> list[tuple[str, s
 
 def recipe(text: str, run: RunConfig) -> dict:
     """``lora`` or ``full``, then ``:key=value`` settings (lr, epochs, r): one update recipe.
-    The loop's own (``run.finetune``, ``run.sft_lr``, ``run.sft_epochs``) fills the gaps."""
+    The loop's own (``run.sft_lr`` or the mode's default, ``run.sft_epochs``) fills the gaps."""
     kind, *pairs = text.split(":")
     if kind not in ("lora", "full"):
         raise SystemExit(f"recipe {text!r}: start with lora or full, e.g. lora:lr=0.001:epochs=3")
-    out = {"kind": kind, "lr": run.sft_lr, "epochs": run.sft_epochs, "r": 16}
+    lr = run.sft_lr or (FULL_LR if kind == "full" else LORA_LR)
+    out = {"kind": kind, "lr": lr, "epochs": run.sft_epochs, "r": 16}
     for pair in pairs:
         key, _, value = pair.partition("=")
         if key not in ("lr", "epochs", "r") or not value:
@@ -98,7 +101,9 @@ def main() -> None:
         summary, _ = evaluate(task, test, sampler, SamplingConfig(), quiet=True)
         return {int(lv): 100 * m["accuracy"] for lv, m in summary["by_level"].items()}
 
-    loop = recipe(run.finetune, run)
+    probe = load_model(ModelConfig(name=args.model)).model
+    loop = recipe(finetune_mode(SealConfig(), sum(p.numel() for p in probe.parameters())), run)
+    del probe
     sizes = [int(s) for s in args.sizes.split(",")]
     variants = [("base (no fine-tuning)", 0, 0.0, loop)]
     for n in [] if args.skip_sizes else sizes:
@@ -132,9 +137,10 @@ def main() -> None:
     head += [f"rel. gain L{hard[0]}+{hard[1]}", "worst drop (pts)", "train s"]
     notes = (
         f"Model `{args.model}`. Greedy test accuracy, {args.test_per_level} problems per level. "
-        f"A fresh LoRA policy adapter (r=16) at lr {run.sft_lr:g} x {run.sft_epochs} epochs "
-        "(the loop's `run.sft_lr` / `run.sft_epochs`) unless the row names another recipe "
-        "(full: every weight trained); replay = reference solutions of levels "
+        f"Unless the row names another recipe, the loop's own update: {loop['kind']} "
+        f"(`run.finetune` auto), lr {loop['lr']:g} x {loop['epochs']} epochs; full = every "
+        "weight trained, lora = a fresh LoRA policy adapter (r=16 unless given); replay = "
+        "reference solutions of levels "
         f"{args.easy} per gold example (`run.replay`). Issue 17's headroom target: +80% "
         "relative on the two hardest evaluated levels with no level down more than 2 points."
     )

@@ -65,8 +65,9 @@ def test_ceiling_recipe_fills_the_loops_settings_and_rejects_typos() -> None:
     from seal.config import RunConfig
 
     run = RunConfig()
-    assert recipe("lora", run) == {"kind": "lora", "lr": run.sft_lr, "epochs": run.sft_epochs,
+    assert recipe("lora", run) == {"kind": "lora", "lr": 5e-4, "epochs": run.sft_epochs,
                                    "r": 16}  # fmt: skip
+    assert recipe("full", run)["lr"] == 1e-4  # each mode's own default learning rate
     assert recipe("full:lr=0.0001:epochs=3", run) == {"kind": "full", "lr": 1e-4, "epochs": 3,
                                                       "r": 16}  # fmt: skip
     for bad in ("qlora", "lora:lr", "lora:steps=3"):

@@ -40,7 +40,7 @@ def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> Non
         "iter-01/samples.parquet",
         "iter-01/selected.parquet",
         "iter-01/metrics.json",
-        "iter-01/policy/adapter_model.safetensors",
+        "iter-01/policy/model.safetensors",  # run.finetune auto: the tiny model trains whole
         "iter-02/critic/adapter_config.json",
         "final/eval.json",
         "summary.json",
@@ -197,33 +197,76 @@ def test_loop_with_tree_search_candidates(tmp_path: Path, make_toy_config) -> No
     assert summary["iterations"][0]["candidates"] == len(rows)
 
 
-def test_loop_with_full_fine_tuning(tmp_path: Path, make_toy_config) -> None:
-    """run.finetune=full trains a whole copy of the base; the critic keeps its adapter on the
-    frozen base, and the final policy is a model directory from_pretrained loads."""
+def test_full_policy_loads_and_evaluates(uninterrupted, tmp_path: Path, seal_cli) -> None:
+    """The default (run.finetune auto) trains the tiny model whole: the critic keeps its
+    adapter on the frozen base, the final policy is a model directory from_pretrained loads,
+    and `seal eval --policy` evaluates it; a directory that is neither a model nor an
+    adapter is a one-line error."""
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
     from seal.models import tiny_path
 
-    cfg = make_toy_config(tmp_path)
-    cfg = cfg.model_copy(
-        update={"run": cfg.run.model_copy(update={"iterations": 1, "finetune": "full"})}
-    )
-    run = RunDir.create(tmp_path, "full-ft", "run", dump_config(cfg))
-    Loop(cfg, run, quiet=True).execute()
-    policy = run.path / "final" / "policy"
+    cfg, d, summary = uninterrupted
+    assert cfg.run.finetune == "auto"
+    policy = d / "final" / "policy"
+    code, _, err = seal_cli(
+        "eval", "--policy", str(policy), "--task", "wordmath", "--levels", "4", "--limit", "2",
+        "--set", f"runs_dir={tmp_path}", "--output", str(tmp_path / "out.json"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads((tmp_path / "out.json").read_text())["metrics"]
+    (tmp_path / "neither").mkdir()
+    code, _, err = seal_cli("eval", "--policy", str(tmp_path / "neither"), "--limit", "1")
+    assert code == 2 and "adapter_config.json" in err and len(err.strip().splitlines()) == 1
     model = AutoModelForCausalLM.from_pretrained(policy)
     base = load_file(tiny_path() / "model.safetensors")
     trained = load_file(policy / "model.safetensors")
     changed = [k for k in base if not torch.equal(base[k], trained[k])]
-    metrics = json.loads((run.path / "iter-01" / "metrics.json").read_text())
-    if metrics["accepted"] and metrics["selected"]:
+    for m in summary["iterations"]:
+        assert m["finetune"] == {"mode": "full", "lr": 1e-4}
+    if any(m["accepted"] and m["selected"] for m in summary["iterations"]):
         assert changed  # the base weights themselves moved
     assert (
         model.config.num_hidden_layers
         == json.loads((tiny_path() / "config.json").read_text())["num_hidden_layers"]
     )
-    critic = json.loads((run.path / "iter-01" / "critic" / "adapter_config.json").read_text())
+    critic = json.loads((d / "iter-01" / "critic" / "adapter_config.json").read_text())
     assert critic["peft_type"] == "LORA"
+    full = cfg.model_copy(update={"run": cfg.run.model_copy(update={"finetune": "full"})})
     with pytest.raises(SealError, match="update ppo needs run.finetune=lora"):
-        check_settings(cfg.model_copy(update={"run": cfg.run.model_copy(update={"update": "ppo"})}))
+        check_settings(
+            full.model_copy(update={"run": full.run.model_copy(update={"update": "ppo"})})
+        )
+
+
+def test_loop_with_a_lora_policy(tmp_path: Path, make_toy_config) -> None:
+    """run.finetune=lora (large models): the policy is a PEFT adapter on the frozen base."""
+    cfg = make_toy_config(tmp_path)
+    cfg = cfg.model_copy(
+        update={"run": cfg.run.model_copy(update={"iterations": 1, "finetune": "lora"})}
+    )
+    run = RunDir.create(tmp_path, "lora", "run", dump_config(cfg))
+    Loop(cfg, run, quiet=True).execute()
+    adapter = json.loads((run.path / "final" / "policy" / "adapter_config.json").read_text())
+    assert adapter["peft_type"] == "LORA"
+    metrics = json.loads((run.path / "iter-01" / "metrics.json").read_text())
+    assert metrics["finetune"] == {"mode": "lora", "lr": 5e-4}
+
+
+def test_finetune_auto_trains_small_models_whole_and_large_ones_through_lora() -> None:
+    """run.finetune=auto: full up to FULL_MAX_PARAMS, LoRA above, LoRA wherever an adapter
+    is needed; an unset run.sft_lr takes the chosen mode's rate."""
+    from seal.config import SealConfig
+    from seal.improve.policy import FULL_MAX_PARAMS, finetune_mode
+
+    cfg = SealConfig()
+    assert cfg.run.finetune == "auto" and cfg.run.sft_lr is None
+    assert finetune_mode(cfg, 5_000_000) == "full"
+    assert finetune_mode(cfg, FULL_MAX_PARAMS + 1) == "lora"
+    ppo = cfg.model_copy(update={"run": cfg.run.model_copy(update={"update": "ppo"})})
+    assert finetune_mode(ppo, 5_000_000) == "lora"
+    vllm = cfg.model_copy(update={"model": cfg.model.model_copy(update={"backend": "vllm"})})
+    assert finetune_mode(vllm, 5_000_000) == "lora"
+    lora = cfg.model_copy(update={"run": cfg.run.model_copy(update={"finetune": "lora"})})
+    assert finetune_mode(lora, 5_000_000) == "lora"

@@ -192,7 +192,11 @@ def eval_cmd(
         Path | None, typer.Option(help="Critic directory (seal critic train) for the search.")
     ] = None,
     policy: Annotated[
-        Path | None, typer.Option(help="Policy adapter to evaluate, e.g. runs/R/final/policy.")
+        Path | None,
+        typer.Option(
+            help="Policy to evaluate (an adapter or a fully fine-tuned model directory), "
+            "e.g. runs/R/final/policy."
+        ),
     ] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
@@ -256,14 +260,14 @@ def eval_cmd(
     from seal.critic.service import load_with_adapters
     from seal.eval_job import build_task, select_problems
     from seal.search import require_critic
-    from seal.validate import check_adapter_dir, critic_meta
+    from seal.validate import check_policy_dir, critic_meta
 
     if search is not None:
         require_critic(search, critic)
     if critic is not None:
         critic_meta(critic)
     if policy is not None:
-        check_adapter_dir(policy, "policy")
+        check_policy_dir(policy)
     _check_model(cfg)
     for n in names:  # unknown names, splits, bad data files, no hub: before the model loads
         select_problems(n, build_task(n, cfg, data, fewshot_data), cfg, data)

@@ -233,15 +233,20 @@ class RunConfig(_Section):
     replay: float = Field(1.0, ge=0.0)
     """Reference solutions of the levels below the frontier replayed per kept solution
     (the original data), so easy levels are not traded for hard ones; 0 = none."""
-    finetune: Literal["lora", "full"] = "lora"
+    finetune: Literal["auto", "lora", "full"] = "auto"
     """lora: the policy is a LoRA adapter on the shared base (any model size). full: a
     second full copy of the base trained whole (small models: twice the weights in memory);
-    the critic keeps its adapter on the frozen base."""
+    the critic keeps its adapter on the frozen base. auto (default): full for models of at
+    most 100M parameters (the embedded one: gold data lifts its hard levels twice as far
+    fully fine-tuned, BENCHMARKS.md "Headroom ... update recipes"), LoRA above, and LoRA
+    wherever an adapter is needed (``--backend vllm``, ``--update ppo``)."""
     continue_policy: bool = False
     """Fine-tune each iteration from the last accepted policy; False (default): a fresh
     adapter on all kept data each iteration (ReST-EM), which does not compound overfitting."""
     sft_epochs: int = Field(2, ge=1)
-    sft_lr: float = Field(5e-4, gt=0)
+    sft_lr: float | None = Field(None, gt=0)
+    """Fine-tuning learning rate; null (default): 5e-4 for a LoRA policy, 1e-4 for full
+    fine-tuning (the best measured trade of hard-level gain against easy-level loss)."""
     sft_weight_decay: float = Field(0.01, ge=0)
     critic_update: bool = True
     critic_update_size: int = Field(96, ge=1)

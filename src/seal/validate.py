@@ -75,6 +75,21 @@ def check_adapter_dir(path: Path, what: str = "adapter") -> None:
         raise SealError(f"{what} {path} has no weights (adapter_model.safetensors)")
 
 
+def is_full_policy(path: Path) -> bool:
+    """A policy ``seal run`` fine-tuned whole (``run.finetune`` full): a model directory,
+    not an adapter."""
+    path = Path(path)
+    return (path / "config.json").is_file() and not (path / "adapter_config.json").is_file()
+
+
+def check_policy_dir(path: Path) -> None:
+    """A saved policy: a PEFT adapter, or a whole fine-tuned model directory."""
+    if is_full_policy(path):
+        check_model_dir(Path(path))
+        return
+    check_adapter_dir(path, "policy")
+
+
 def critic_meta(path: Path) -> tuple[Path, str | None]:
     """Check a critic directory; ``(its config file, the model it was trained on or None)``.
 

@@ -159,13 +159,21 @@ def load_with_adapters(
 ) -> tuple[Any, Any, Critic | None]:
     """The configured base model with a saved policy and/or critic adapter on it:
     ``(model, tokenizer, critic or None)``. Without either directory, the plain model.
-    Both directories are checked before the model loads."""
-    from seal.validate import check_adapter_dir, critic_meta
+    A policy fine-tuned whole (a model directory) is the model itself; the critic then
+    judges on its own copy of the base, as in the loop. Both directories are checked
+    before the model loads."""
+    from seal.validate import check_policy_dir, critic_meta, is_full_policy
 
     if critic_dir is not None:
         critic_meta(critic_dir)
     if policy_dir is not None:
-        check_adapter_dir(policy_dir, "policy")
+        check_policy_dir(policy_dir)
+    if policy_dir is not None and is_full_policy(policy_dir):
+        full = load_model(cfg.model.model_copy(update={"name": str(policy_dir)}))
+        critic = None
+        if critic_dir is not None:
+            critic = load_critic(critic_dir, cfg.model.name, cfg.model.device)
+        return full.model, full.tokenizer, critic
     if critic_dir is None and policy_dir is None:
         loaded = load_model(cfg.model)
         return loaded.model, loaded.tokenizer, None

@@ -202,6 +202,7 @@ class Loop:
         pairs, n_replay = self.training_pairs([*kept_dirs, d], frontier, seed)
         training = self.update_policy(pairs, rows, seed)
         training["train_examples"] = {"total": len(pairs), "replay": n_replay}
+        training["finetune"] = {"mode": self.policy.mode, "lr": self.policy.lr}
         critic_update = self.update_critic(rows, verdicts, seed)
         trim()
         val = self._eval("validation", r.validation_per_level)

@@ -1,10 +1,10 @@
 """The weights the loop improves, LoRA or full.
 
-``run.finetune = lora`` (default, any size): the ``policy`` LoRA adapter on the shared base,
-beside the critic's adapter. ``run.finetune = full`` (small models): a second, full copy
-of the base model trained whole, while the critic keeps its LoRA adapter on the frozen
-base; saved as a plain Hugging Face model directory. Either way the loop sees one object
-that samples, trains, resets, saves and loads.
+``run.finetune = lora`` (any size): the ``policy`` LoRA adapter on the shared base, beside
+the critic's adapter. ``run.finetune = full`` (small models): a second, full copy of the
+base model trained whole, while the critic keeps its LoRA adapter on the frozen base; saved
+as a plain Hugging Face model directory. ``auto`` (default) picks by model size. Either way
+the loop sees one object that samples, trains, resets, saves and loads.
 """
 
 from __future__ import annotations
@@ -26,11 +26,35 @@ from seal.improve.finetune import sft
 from seal.improve.grpo import GRPOSettings, grpo_update
 from seal.models import load_model
 
+FULL_MAX_PARAMS = 100_000_000
+"""``run.finetune = auto`` trains models up to this size whole, larger ones through LoRA."""
+LORA_LR, FULL_LR = 5e-4, 1e-4
+"""``run.sft_lr`` when unset, by fine-tuning mode."""
+
+
+def finetune_mode(cfg: SealConfig, n_params: int) -> str:
+    """``lora`` or ``full``: ``run.finetune`` as set, or what ``auto`` means for a base
+    model of ``n_params`` parameters under these settings."""
+    r = cfg.run
+    if r.finetune != "auto":
+        return r.finetune
+    if cfg.model.backend == "vllm" or r.update == "ppo":  # both need a policy adapter
+        return "lora"
+    return "full" if n_params <= FULL_MAX_PARAMS else "lora"
+
+
+def base_parameters(shared: PeftModel) -> int:
+    """Parameters of the base model under the adapters."""
+    return sum(p.numel() for n, p in shared.named_parameters() if "lora_" not in n)
+
 
 class Policy:
     def __init__(self, shared: PeftModel, tokenizer: Any, cfg: SealConfig):
         self.shared, self.tokenizer, self.cfg = shared, tokenizer, cfg
-        self.full = cfg.run.finetune == "full"
+        self.mode = finetune_mode(cfg, base_parameters(shared))
+        self.full = self.mode == "full"
+        self.lr = cfg.run.sft_lr or (FULL_LR if self.full else LORA_LR)
+        """The fine-tuning learning rate in use (``run.sft_lr``, or the mode's default)."""
         if self.full:
             self.model = load_model(cfg.model).model  # a separate copy, trained whole
             self.initial = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
@@ -82,7 +106,7 @@ class Policy:
     def train_sft(self, pairs: list[tuple[str, str]], seed: int, quiet: bool) -> list[float]:
         r = self.cfg.run
         return sft(
-            self.model, self.tokenizer, pairs, epochs=r.sft_epochs, lr=r.sft_lr,
+            self.model, self.tokenizer, pairs, epochs=r.sft_epochs, lr=self.lr,
             weight_decay=r.sft_weight_decay, seed=seed, quiet=quiet,
             bf16=self.cfg.model.train_bf16,
         )  # fmt: skip
