@@ -20,6 +20,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/compare_runs.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import markdown_table, report
+from seal.paired import paired_change
 
 
 def _pct(x: float) -> str:
@@ -41,6 +42,18 @@ def selections(run: Path, summary: dict) -> str:
     return " / ".join(out)
 
 
+def paired(summary: dict, levels: list[str | None]) -> str:
+    """Test problems won / lost from base to final and the McNemar p-value, per level (None:
+    all); ``-`` for runs made before per-problem outcomes were stored."""
+    cells = []
+    for lv in levels:
+        c = paired_change(summary["base"], summary["final"], lv)
+        if c is None:
+            return "-"
+        cells.append(f"+{c['won']}/-{c['lost']} ({c['p']:.2g})")
+    return ", ".join(cells)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", help="RUN_DIR=label (label optional)")
@@ -57,7 +70,7 @@ def main() -> None:
         loaded.append((run, label or run.name, json.loads(file.read_text())))
     levels = list(loaded[0][2]["final"]["by_level"])
     head = ["run", "selected per iteration (share right)"] + [f"L{lv}" for lv in levels]
-    head.append("all")
+    head += ["all", f"won / lost (p): L{levels[-2]}, L{levels[-1]}, all"]
     rows = []
     bases = {json.dumps(s["base"]["by_level"], sort_keys=True) for _, _, s in loaded}
     for i, (run, label, s) in enumerate(loaded):
@@ -66,20 +79,22 @@ def main() -> None:
             rows.append(
                 [f"base of {label}" if len(bases) > 1 else "base", "-"]
                 + [_pct(b["by_level"][lv]["accuracy"]) for lv in levels]
-                + [_pct(b["metrics"]["accuracy"])]
+                + [_pct(b["metrics"]["accuracy"]), "-"]
             )
         f = s["final"]
         rows.append(
             [label, selections(run, s)]
             + [_pct(f["by_level"].get(lv, {"accuracy": float("nan")})["accuracy"]) for lv in levels]
-            + [_pct(f["metrics"]["accuracy"])]
+            + [_pct(f["metrics"]["accuracy"]), paired(s, [levels[-2], levels[-1], None])]
         )
     report(
         args.title,
         markdown_table(head, rows),
         "Test accuracy (%) by level after the run (the base row: before). Selected: solutions "
         "kept per iteration, with the share the verifier calls right; a rolled-back "
-        "iteration's selection is not kept.",
+        "iteration's selection is not kept. Won / lost: test problems wrong before and right "
+        "after / right before and wrong after, with the exact McNemar p-value (the gain is "
+        "noise unless p is small).",
         append=not args.no_append,
     )
 

@@ -44,12 +44,21 @@ def _compare(*args: str) -> subprocess.CompletedProcess:
 def test_compare_runs_tabulates_shared_base_once(tmp_path: Path) -> None:
     a = _run(tmp_path / "a", (0.9, 0.3), [[1, 1, 0, 1], [1]], [True, False])
     b = _run(tmp_path / "b", (0.7, 0.1), [[]], [True])
+    summary = json.loads((a / "summary.json").read_text())  # per-problem outcomes, level 2
+    summary["base"]["problems"] = [{"id": str(i), "level": 2, "correct": int(i < 2)}
+                                   for i in range(10)]  # fmt: skip
+    summary["final"]["problems"] = [{"id": str(i), "level": 2, "correct": int(i < 3)}
+                                    for i in range(10)]  # fmt: skip
+    (a / "summary.json").write_text(json.dumps(summary))
     out = _compare(f"{a}=critic", f"{b}=none")
     assert out.returncode == 0, out.stderr
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("| ")]
-    assert lines[2] == "| base | - | 80.0 | 20.0 | 50.0 |"  # shared: one base row
-    assert lines[3] == "| critic | 4 (0.75) / 1 (1.00) rolled back | 90.0 | 30.0 | 60.0 |"
-    assert lines[4] == "| none | 0 | 70.0 | 10.0 | 40.0 |"
+    assert lines[2] == "| base | - | 80.0 | 20.0 | 50.0 | - |"  # shared: one base row
+    assert lines[3] == (
+        "| critic | 4 (0.75) / 1 (1.00) rolled back | 90.0 | 30.0 | 60.0 "
+        "| +0/-0 (1), +1/-0 (1), +1/-0 (1) |"
+    )
+    assert lines[4] == "| none | 0 | 70.0 | 10.0 | 40.0 | - |"  # no outcomes stored
 
 
 def test_compare_runs_names_a_missing_run(tmp_path: Path) -> None:

@@ -54,6 +54,9 @@ def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> Non
     for r in samples:  # the critic's calculator: a false equation is a bad, unselectable one
         assert r["arithmetic"] == int(arithmetic_holds(r["text"]))
         assert r["arithmetic"] or (r["p_good"] == 0.0 and r["score"] < cfg.run.min_score)
+    final = json.loads((d / "final" / "eval.json").read_text())  # per-problem, for pairing
+    assert len(final["problems"]) == final["n"]
+    assert {r["level"] for r in final["problems"]} == set(cfg.eval.levels)
     metrics = json.loads((d / "iter-01" / "metrics.json").read_text())
     assert {"guards", "validation", "accepted", "audit_accuracy"} <= set(metrics)
     assert "distinct_answers_per_prompt" in metrics["guards"]

@@ -131,3 +131,20 @@ def test_wandb_offline_and_mlflow_file_store(tmp_path: Path, monkeypatch) -> Non
     history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "validation/accuracy")
     assert [m.value for m in history] == [0.5, 0.6]
     assert run.data.params["run/samples"] == "8"
+
+
+def test_seed_rows_show_problems_won_and_lost_when_outcomes_are_stored() -> None:
+    from seal.report_table import seed_rows
+
+    def ev(correct: list[int]) -> dict:
+        rows = [{"id": str(i), "level": 1, "correct": c} for i, c in enumerate(correct)]
+        acc = sum(correct) / len(correct)
+        return {"metrics": {"accuracy": acc}, "by_level": {"1": {"accuracy": acc}},
+                "problems": rows}  # fmt: skip
+
+    summary = {"base": ev([0] * 10 + [1] * 10), "final": ev([1] * 10 + [1] * 9 + [0])}
+    head, rows = seed_rows(summary)
+    assert head[-1] == "paired: won / lost (p)"
+    assert rows[0][-1] == rows[-1][-1] == "+10 / -1 (p 0.012)"
+    old = {k: {x: y for x, y in v.items() if x != "problems"} for k, v in summary.items()}
+    assert "paired: won / lost (p)" not in seed_rows(old)[0]  # runs made before: no column

@@ -9,18 +9,25 @@ from typing import Any
 
 from rich.table import Table
 
+from seal.paired import paired_change
+
 
 def seed_rows(
     summary: dict[str, Any], base_val: dict[str, Any] | None = None
 ) -> tuple[list[str], list[list[str]]]:
     """The seed-style table's header and rows: rows = levels (and all), columns = base,
     each iteration (validation accuracy), then base and final on the test split with the
-    relative improvement. A missing final (a run that stopped) shows as ``-``."""
+    relative improvement, and (runs that store per-problem outcomes) the problems won and
+    lost from base to final with the exact McNemar p-value: whether a gain is more than
+    noise. A missing final (a run that stopped) shows as ``-``."""
     iters = [m for m in summary.get("iterations") or [] if isinstance(m, dict)]
     base, final = summary.get("base"), summary.get("final")
     head = ["level"] + (["base (val)"] if base_val is not None else [])
     head += [f"iter {m.get('iteration', i + 1)} (val)" for i, m in enumerate(iters)]
     head += ["base (test)", "final (test)", "relative"]
+    paired = isinstance(base, dict) and isinstance(final, dict)
+    paired = paired and paired_change(base, final) is not None
+    head += ["paired: won / lost (p)"] if paired else []
     ref = final or base or base_val or {"by_level": {}}
     levels = list(ref.get("by_level") or {}) + ["all"]
 
@@ -41,7 +48,11 @@ def seed_rows(
         row += [pct(acc(m.get("validation"), lv)) for m in iters]
         b, f = acc(base, lv), acc(final, lv)
         rel = f"{100 * (f - b) / b:+.0f}%" if b and f is not None else "n/a"
-        rows.append(row + [pct(b), pct(f), rel])
+        row += [pct(b), pct(f), rel]
+        if paired:
+            c = paired_change(base, final, None if lv == "all" else lv)
+            row.append(f"+{c['won']} / -{c['lost']} (p {c['p']:.2g})" if c else "-")
+        rows.append(row)
     return head, rows
 
 

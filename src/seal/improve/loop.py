@@ -39,6 +39,7 @@ from seal.improve.select import rule_scores, select_rows
 from seal.improve.settings import check_settings
 from seal.memory import trim
 from seal.models import load_model
+from seal.paired import problem_outcomes
 from seal.progress import console
 from seal.store import RunDir, atomic_write_json, atomic_write_parquet, read_json
 from seal.tasks import get_task
@@ -82,7 +83,8 @@ class Loop:
     def _eval(self, split: str, per_level: int) -> dict[str, Any]:
         problems = self.task.problems(split, per_level)
         sampling = self.cfg.sampling.model_copy(update={"seed": self.cfg.run.seed})
-        summary, _ = evaluate(self.task, problems, self.sampler, sampling, quiet=self.quiet)
+        summary, records = evaluate(self.task, problems, self.sampler, sampling, quiet=self.quiet)
+        summary["problems"] = problem_outcomes(records)  # for a paired test of base vs final
         return summary
 
     # ------------------------------------------------------------------ run stages
