@@ -51,3 +51,5 @@ def test_paired_change_counts_each_level_and_skips_runs_without_outcomes() -> No
     five = paired_change(before, after, "5")
     assert (five["won"], five["lost"], five["p"]) == (1, 1, 1.0)
     assert paired_change({"metrics": {}}, after) is None
+    broken = {"problems": [{"level": 5}, "x", {"id": "a", "correct": "yes"}]}  # a hand-edited file
+    assert paired_change(broken, after) == {"n": 0, "won": 0, "lost": 0, "p": 1.0}

@@ -43,7 +43,10 @@ def paired_change(
         return {
             str(r["id"]): int(r["correct"])
             for r in rows
-            if isinstance(r, dict) and (level is None or str(r.get("level")) == level)
+            if isinstance(r, dict)
+            and "id" in r
+            and isinstance(r.get("correct"), int | bool)
+            and (level is None or str(r.get("level")) == level)
         }
 
     x, y = outcomes(a), outcomes(b)
