@@ -29,7 +29,7 @@ from seal.config import ModelConfig, RunConfig, SamplingConfig, SealConfig
 from seal.evaluate import evaluate
 from seal.generation.hf import HFSampler
 from seal.improve.finetune import sft
-from seal.improve.policy import FULL_LR, LORA_LR, finetune_mode
+from seal.improve.policy import FULL_LR, LORA_LR, base_parameters, finetune_mode
 from seal.models import load_model
 from seal.tasks.wordmath import WordMath
 
@@ -102,7 +102,7 @@ def main() -> None:
         return {int(lv): 100 * m["accuracy"] for lv, m in summary["by_level"].items()}
 
     probe = load_model(ModelConfig(name=args.model)).model
-    loop = recipe(finetune_mode(SealConfig(), sum(p.numel() for p in probe.parameters())), run)
+    loop = recipe(finetune_mode(SealConfig(), base_parameters(probe)), run)
     del probe
     sizes = [int(s) for s in args.sizes.split(",")]
     variants = [("base (no fine-tuning)", 0, 0.0, loop)]

@@ -43,8 +43,8 @@ def finetune_mode(cfg: SealConfig, n_params: int) -> str:
     return "full" if n_params <= FULL_MAX_PARAMS else "lora"
 
 
-def base_parameters(shared: PeftModel) -> int:
-    """Parameters of the base model under the adapters."""
+def base_parameters(shared: torch.nn.Module) -> int:
+    """Parameters of the base model (under the adapters, if any)."""
     return sum(p.numel() for n, p in shared.named_parameters() if "lora_" not in n)
 
 
