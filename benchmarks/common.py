@@ -8,6 +8,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,12 +34,20 @@ def machine() -> str:
     )
 
 
-def run_child(cmd: list[str]) -> tuple[float, float, int]:
+def run_child(cmd: list[str], timeout: float | None = None) -> tuple[float, float, int]:
     """Run ``cmd``; its wall seconds, peak resident memory in GB (max RSS of the child,
-    from ``wait4``) and exit code."""
+    from ``wait4``) and exit code (negative: killed by that signal; ``-9`` after
+    ``timeout`` seconds)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
+    timer = threading.Timer(timeout, proc.kill) if timeout else None
+    if timer:
+        timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if timer:
+            timer.cancel()
     wall = time.perf_counter() - start
     return wall, usage.ru_maxrss / 1024 / 1024, os.waitstatus_to_exitcode(status)  # KiB
 

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Issue 15's checks on a GPU machine, in under 10 minutes, without the hub; appends tables
-# to BENCHMARKS.md. Run once on an H100 (2026-11-26): every step timed out; the budgets below
-# were fixed after it and are NOT yet confirmed (docs/scale-out.md).
+# to BENCHMARKS.md. docs/scale-out.md says what each GPU session ran and found.
 #
 #   bash benchmarks/gpu.sh              # PYTHON=... to pick the interpreter
 #
@@ -10,22 +9,22 @@
 # 2. tokens/s: seal's HF sampler vs model.generate (benchmarks/sampling.py)
 # 3. vLLM vs HF backend: greedy text, critic p(good) within 1e-3, same selections, tokens/s
 #    (benchmarks/vllm_compare.py; skipped when vLLM is not installed)
-# 4. one `seal run` (tiny-cpu preset) on the GPU: wall time, stages, memory (run_cost.py),
-#    beside 5. pre-training recipes compared (`seal pretrain-tiny --device cuda`, several
-#    variants at once, greedy profile per level: benchmarks/pretrain_sweep.py); 4's seconds
-#    are therefore an upper bound.
-# SWEEP_STEPS (default 3000) sets the variants' steps, SWEEP_SECONDS (380) their deadline;
-# SWEEP=0 skips 5.
+# 4. one `seal run` (the default tiny-cpu preset) on the GPU: wall time, stages, memory
+#    (run_cost.py); stopped at RUN_SECONDS (300), with the stages it finished reported.
+#    KEEP=DIR keeps its manifest, summary and per-iteration metrics.
+# 5. SWEEP=1: pre-training recipes compared beside 4 (`seal pretrain-tiny --device cuda`,
+#    benchmarks/pretrain_sweep.py; 4's seconds are then an upper bound). SWEEP_STEPS (3000)
+#    sets the variants' steps, SWEEP_SECONDS (380) their deadline.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
-export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PYTHONPATH="$PWD/src:${PYTHONPATH:-}"
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PYTHONPATH="$PWD/src:${PYTHONPATH:-}"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || { echo "no GPU"; exit 2; }
 GPUS=$(nvidia-smi --list-gpus | wc -l)
 tmp=$(mktemp -d)
 
 if [ "$GPUS" -ge 2 ]; then
-  echo "== 1. two ranks vs one on CUDA"
+  echo "== 1. two ranks vs one on CUDA ($(date +%T))"
   SEAL_WORKER_DEVICE=cuda timeout 180 "$PY" tests/dist_worker.py "$tmp/one.pt"
   SEAL_WORKER_DEVICE=cuda timeout 240 "$PY" -m accelerate.commands.launch --multi_gpu \
     --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \
@@ -45,12 +44,12 @@ else
   echo "== 1. skipped: one GPU (two ranks need two); the CPU test covers the logic"
 fi
 
-echo "== 2. sampling throughput on the GPU"
+echo "== 2. sampling throughput on the GPU ($(date +%T))"
 # batch 512: the tiny model decodes eagerly, launch-bound; at 64 rows (the CPU default) the
 # 8 timed passes did not finish in 150 s on an H100 (2026-11-26)
-timeout 150 "$PY" benchmarks/sampling.py --repeats 2 --batch 512
+timeout 120 "$PY" benchmarks/sampling.py --repeats 2 --batch 512 --prompts 8
 
-echo "== 3. vLLM vs HF"
+echo "== 3. vLLM vs HF ($(date +%T))"
 if "$PY" -c "import vllm" 2>/dev/null; then
   timeout 200 "$PY" benchmarks/vllm_compare.py
 else
@@ -58,7 +57,7 @@ else
 fi
 
 sweep_pid=
-if [ "${SWEEP:-1}" != 0 ]; then
+if [ "${SWEEP:-0}" != 0 ]; then
   echo "== 5. pre-training recipes on the GPU (in the background)"
   S=${SWEEP_STEPS:-3000}
   # 2026-11-26, H100: six variants at once ran ~85 ms/step each (GPU time-slicing between
@@ -71,8 +70,10 @@ if [ "${SWEEP:-1}" != 0 ]; then
   sweep_pid=$!
 fi
 
-echo "== 4. seal run on the GPU"
-timeout 300 "$PY" benchmarks/run_cost.py --set model.device=cuda --set sampling.batch_size=512
+echo "== 4. seal run on the GPU ($(date +%T))"
+"$PY" benchmarks/run_cost.py --timeout "${RUN_SECONDS:-300}" ${KEEP:+--keep "$KEEP"} \
+  --set model.device=cuda --set sampling.batch_size=512
+echo "== done ($(date +%T))"
 [ -n "$sweep_pid" ] && wait "$sweep_pid"
 # SWEEP_KEEP=DIR keeps the variants' logs, pretrain.json and eval JSON (not the weights)
 [ -n "${SWEEP_KEEP:-}" ] && tar czf "$SWEEP_KEEP/sweep.tgz" -C "$tmp" --exclude='*.safetensors' sweep

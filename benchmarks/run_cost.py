@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -22,16 +23,24 @@ if __package__ in (None, ""):  # run as `python benchmarks/run_cost.py`
 from benchmarks.common import markdown_table, report, run_child
 
 
-def one_run(root: Path, sets: list[str]) -> dict:
+def one_run(root: Path, sets: list[str], timeout: float | None, keep: Path | None) -> dict:
     cmd = [sys.executable, "-m", "seal.cli", "--quiet", "run", "--name", "cost"]
     cmd += ["--set", f"runs_dir={root}", *(x for s in sets for x in ("--set", s))]
-    wall, peak, code = run_child(cmd)
-    if code:
+    wall, peak, code = run_child(cmd, timeout)
+    run = root / "cost"
+    if keep:  # the small files, for a machine that is given back after the run
+        keep.mkdir(parents=True, exist_ok=True)
+        for f in [*run.glob("*.json"), *run.glob("*.log"), *run.glob("*/metrics.json")]:
+            shutil.copy(f, keep / str(f.relative_to(run)).replace("/", "_"))
+    if code and not (timeout and wall >= timeout):
         raise SystemExit(f"seal run exited {code}")
-    manifest = json.loads((root / "cost" / "manifest.json").read_text())
+    manifest = json.loads((run / "manifest.json").read_text())
     start = manifest["created"]
     stages = {k: v["done"] - start for k, v in manifest["stages"].items() if "done" in v}
-    summary = json.loads((root / "cost" / "summary.json").read_text())
+    if code:  # stopped at the deadline: the stages it finished, no accuracy
+        return {"wall_s": wall, "peak_gb": peak, "stages": stages, "timed_out": True,
+                "accuracy": None, "levels": {}, "iterations": []}  # fmt: skip
+    summary = json.loads((run / "summary.json").read_text())
     return {
         "wall_s": wall,
         "peak_gb": peak,
@@ -54,23 +63,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--set", action="append", default=[], help="extra seal --set overrides")
+    ap.add_argument("--timeout", type=float, help="stop a run after this many seconds and "
+                    "report the stages it finished")  # fmt: skip
+    ap.add_argument("--keep", type=Path, help="copy each run's JSON files and log here")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
     runs = []
     for i in range(args.repeats):
+        keep = args.keep / f"run{i + 1}" if args.keep else None
         with tempfile.TemporaryDirectory(prefix="seal-cost-") as tmp:
-            runs.append(one_run(Path(tmp), args.set))
+            runs.append(one_run(Path(tmp), args.set, args.timeout, keep))
         r = runs[-1]
         print(f"run {i + 1}: {r['wall_s']:.0f} s, peak {r['peak_gb']:.2f} GB", flush=True)
-    stages = list(runs[0]["stages"])
+    stages = list(max((r["stages"] for r in runs), key=len))
     rows = [
         [
             f"run {i + 1}",
             *(f"{r['stages'].get(s, float('nan')):.0f}" for s in stages),
             f"{r['wall_s'] / 60:.1f}",
             f"{r['peak_gb']:.2f}",
-            f"{100 * r['accuracy'][0]:.1f} → {100 * r['accuracy'][1]:.1f}",
+            f"{100 * r['accuracy'][0]:.1f} → {100 * r['accuracy'][1]:.1f}"
+            if r["accuracy"]
+            else f"stopped at {args.timeout:.0f} s",
         ]
         for i, r in enumerate(runs)
     ]

@@ -117,3 +117,23 @@ def test_auto_bf16_on_cpu_needs_the_flag_and_a_faster_step(monkeypatch) -> None:
     assert precision.use_bf16(cpu, "auto")
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
     assert not precision.use_bf16(cpu, "auto")
+
+
+def test_auto_dtype_keeps_a_float32_checkpoint_float32_on_a_gpu(tmp_path) -> None:
+    import json
+
+    import torch
+
+    from seal.models import resolve_dtype, resolve_model_path
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    tiny = str(resolve_model_path("tiny"))
+    assert resolve_dtype("auto", cuda, tiny) == torch.float32  # the embedded model's own
+    assert resolve_dtype("auto", cpu, tiny) == torch.float32
+    (tmp_path / "config.json").write_text(json.dumps({"torch_dtype": "bfloat16"}))
+    assert resolve_dtype("auto", cuda, str(tmp_path)) == torch.bfloat16
+    assert resolve_dtype("auto", cpu, str(tmp_path)) == torch.float32
+    assert resolve_dtype("auto", cuda, str(tmp_path / "missing")) == torch.bfloat16
+    (tmp_path / "config.json").write_text(json.dumps({"torch_dtype": "float16"}))  # Llama-2
+    assert resolve_dtype("auto", cuda, str(tmp_path)) == torch.bfloat16
+    assert resolve_dtype("float16", cpu, tiny) == torch.float16

@@ -73,6 +73,10 @@ def test_scores_are_probabilities_and_batch_invariant(peft_model, tiny) -> None:
         assert 0.0 <= a.p_good <= 1.0
         assert a.p_good == pytest.approx(b.p_good, abs=1e-4)
         assert a.entropy == pytest.approx(two_way_entropy(a.p_good), abs=1e-6)
+    # right padding: every row starts with a real token, so no query row attends to nothing
+    # (a left pad would: CUDA's attention backward made NaN gradients of such rows)
+    ids, mask = Critic(peft_model, tiny.tokenizer).encode(["a", "b c d e f g h i j k l"])
+    assert mask[:, 0].all() and not mask[:, -1].all()
 
 
 def test_training_moves_critic_but_not_policy(peft_model, tiny) -> None:

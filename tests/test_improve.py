@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from seal.adapters import with_adapters
+from seal.errors import SealError
 from seal.improve.finetune import sft
 from seal.improve.select import Candidate, select_top_k
+from seal.precision import clip_or_stop
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -178,3 +180,15 @@ def test_accept_guards_overall_and_each_level() -> None:
     ok, why = accept(base, val(0.65, L4=0.81, L5=0.54), 0.01, 0.1)
     assert not ok and "validation" in why
     assert accept({"metrics": {"accuracy": 0.5}}, {"metrics": {"accuracy": 0.5}}, 0.0, 0.1)[0]
+
+
+def test_a_nan_gradient_stops_training_with_a_one_line_error() -> None:
+    w = torch.nn.Parameter(torch.ones(3))
+    (w * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    clip_or_stop([w], "fine-tuning")  # finite: clipped to norm 1
+    assert w.grad.norm().item() == pytest.approx(1.0, rel=1e-5)
+    w.grad = None
+    (w * torch.tensor([1.0, float("nan"), 3.0])).sum().backward()
+    with pytest.raises(SealError, match="fine-tuning: the gradient is nan") as err:
+        clip_or_stop([w], "fine-tuning")
+    assert "\n" not in str(err.value) and "model.train_bf16=off" in str(err.value)

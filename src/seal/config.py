@@ -26,7 +26,8 @@ class ModelConfig(_Section):
     device: str = "auto"
     """``auto`` picks CUDA when available, else CPU; or any torch device string."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """``auto`` is bfloat16 on GPU and float32 on CPU."""
+    """``auto``: float32 on CPU; bfloat16 on a GPU, except for a checkpoint saved in
+    float32 (the embedded model), which trains in float32 with bfloat16 autocast."""
     train_bf16: Literal["auto", "on", "off"] = "auto"
     """bfloat16 autocast in training (critic, SFT, policy gradient); ``auto``: on CUDA with
     bf16, and on CPUs with native bf16 only where a quick timing shows it is faster."""

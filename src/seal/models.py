@@ -8,6 +8,7 @@ offline machine fails at once. Failures are one-line ``SealError``s naming the m
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -102,10 +103,21 @@ def resolve_device(device: str) -> torch.device:
     return dev
 
 
-def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    if dtype == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    return _DTYPES[dtype]
+def resolve_dtype(dtype: str, device: torch.device, path: str | None = None) -> torch.dtype:
+    """``auto``: float32 on CPU; on a GPU bfloat16, except that a checkpoint saved in
+    float32 (``config.json``; the embedded model) stays float32, so full fine-tuning updates
+    float32 weights, not bfloat16 ones that round small steps away; autocast still runs its
+    matmuls in bfloat16."""
+    if dtype != "auto":
+        return _DTYPES[dtype]
+    if device.type != "cuda":
+        return torch.float32
+    try:
+        config = json.loads((Path(path) / "config.json").read_text()) if path else {}
+    except (OSError, ValueError):
+        config = {}
+    saved = config.get("dtype") or config.get("torch_dtype")
+    return torch.float32 if saved == "float32" else torch.bfloat16
 
 
 @dataclass
@@ -137,7 +149,7 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     hf_logging.disable_progress_bar()
     path = resolve_model_path(cfg.name)
     device = resolve_device(cfg.device)
-    dtype = resolve_dtype(cfg.dtype, device)
+    dtype = resolve_dtype(cfg.dtype, device, path)
     tokenizer = load_tokenizer(cfg.name)
     try:
         model = AutoModelForCausalLM.from_pretrained(

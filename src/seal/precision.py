@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from seal.errors import SealError
+
 
 @functools.cache
 def cpu_has_native_bf16() -> bool:
@@ -68,3 +70,17 @@ def train_autocast(device: torch.device, mode: str = "auto") -> Iterator[None]:
             yield
     else:
         yield
+
+
+def clip_or_stop(params: list[torch.Tensor], what: str) -> None:
+    """Clip gradients to norm 1. A NaN or infinite gradient stops training with a one-line
+    error instead of stepping: one such step makes every weight NaN, and the run would go on
+    to score every candidate NaN."""
+    norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
+    if not torch.isfinite(norm):
+        device = params[0].device if params else "cpu"
+        raise SealError(
+            f"{what}: the gradient is {norm.item()} on {device} (a numerical failure, not "
+            "your data); rerun with --set model.train_bf16=off, or model.dtype=float32 "
+            "(a run resumes from its last finished stage)"
+        )

@@ -76,7 +76,12 @@ class Critic:
             self.model.set_adapter(previous)
 
     def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Left-padded ids and mask; over-long prompts lose their beginning, never the verdict."""
+        """Right-padded ids and mask; over-long prompts lose their beginning, never the verdict.
+
+        Right, not left: a left pad is a query row that may attend to no key at all, and
+        CUDA's attention backward turns such a row into NaN gradients (seen on an H100,
+        torch 2.11: the critic's first training loss was NaN); a right pad always sees the
+        real tokens before it and no real token sees it."""
         rows = []
         for p in prompts:
             ids = self.tokenizer(p, add_special_tokens=True, verbose=False)["input_ids"]
@@ -86,18 +91,19 @@ class Critic:
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for i, r in enumerate(rows):
-            ids[i, width - len(r) :] = torch.tensor(r)
-            mask[i, width - len(r) :] = 1
+            ids[i, : len(r)] = torch.tensor(r)
+            mask[i, : len(r)] = 1
         device = next(self.model.parameters()).device
         return ids.to(device), mask.to(device)
 
     def label_logits(self, prompts: list[str]) -> torch.Tensor:
         """``[len(prompts), 2]`` logits of (good, bad); differentiable when grad is on."""
         ids, mask = self.encode(prompts)
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1)
-        last = out.logits[:, -1, :].float()
-        return torch.stack([last[:, self.labels.good_id], last[:, self.labels.bad_id]], dim=-1)
+        last = mask.sum(-1) - 1  # each row's final real token
+        keep, where = torch.unique(last, return_inverse=True)  # the LM head runs only there
+        out = self.model(input_ids=ids, attention_mask=mask, logits_to_keep=keep)
+        final = out.logits[torch.arange(len(prompts), device=ids.device), where].float()
+        return torch.stack([final[:, self.labels.good_id], final[:, self.labels.bad_id]], dim=-1)
 
     def score_prompts(
         self, prompts: list[str], quiet: bool = True, label: str = "scoring"

@@ -24,7 +24,7 @@ from seal.critic.model import Critic
 from seal.critic.prompt import judge_prompt, step_prompt
 from seal.critic.votes import vote_share, with_votes
 from seal.metrics import auroc, ece
-from seal.precision import train_autocast
+from seal.precision import clip_or_stop, train_autocast
 from seal.progress import progress_bar
 
 
@@ -125,7 +125,7 @@ def train_critic(
                     loss = _accumulate(critic, batch, settings, weight)
                     distributed.sum_grads(params)
                     loss = distributed.all_sum([loss])[0]
-                    torch.nn.utils.clip_grad_norm_(params, 1.0)
+                    clip_or_stop(params, "critic training")
                     opt.step()
                     sched.step()
                     opt.zero_grad(set_to_none=True)

@@ -19,7 +19,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from seal import distributed
 from seal.batching import completion_batch
-from seal.precision import train_autocast
+from seal.precision import clip_or_stop, train_autocast
 from seal.progress import progress_bar
 
 
@@ -86,7 +86,7 @@ def sft(
                     (summed / n_tok).backward()
                     loss_sum = summed.item()
                 distributed.sum_grads(params)
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                clip_or_stop(params, "fine-tuning")
                 opt.step()
                 sched.step()
                 opt.zero_grad(set_to_none=True)

@@ -33,7 +33,7 @@ from transformers import PreTrainedTokenizerBase
 from seal import distributed
 from seal.batching import completion_batch
 from seal.errors import SealError
-from seal.precision import train_autocast
+from seal.precision import clip_or_stop, train_autocast
 from seal.progress import progress_bar
 
 
@@ -165,7 +165,7 @@ def grpo_update(
                             (out * live).sum().item(),
                         ]
                 distributed.sum_grads(params)
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                clip_or_stop(params, "policy-gradient update")
                 opt.step()
                 opt.zero_grad(set_to_none=True)
                 sums = distributed.all_sum(sums)
