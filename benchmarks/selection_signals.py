@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/selection_signals.py`
 
 from benchmarks.common import iteration_candidates, markdown_table, report
 from seal.config import load_config
-from seal.critic.calculator import arithmetic_holds, with_calculator
+from seal.critic.calculator import arithmetic_holds, uses_every_quantity, with_calculator
 from seal.critic.data import Trajectory
 from seal.critic.model import Verdict
 from seal.critic.train import within_problem_ranking
@@ -38,6 +38,9 @@ SIGNALS = {
     "log-prob per token": lambda x, share: x["logprob"] / max(1, x["tokens"]),
     "-verdict entropy": lambda x, share: -x["entropy"],
     "calculator (equations hold)": lambda x, share: float(arithmetic_holds(x["text"])),
+    "calculator + coverage (every quantity used)": lambda x, share: float(
+        arithmetic_holds(x["text"]) and uses_every_quantity(x["question"], x["text"])
+    ),
     "solution length (tokens)": lambda x, share: x["tokens"],
 }
 
@@ -72,22 +75,36 @@ def rule_rows(
     rows: list[dict], levels: list[int], k: int, min_score: float, calculated: bool = False
 ) -> list[list[str]]:
     """Precision of the selection per level: the run's own score, the critic's p(good) moved
-    by votes at several weights (``run.vote_weight``; 0 = the critic alone), with and
-    without its calculator (``critic.calculator``), majority and oracle, all at the run's
-    top-k and threshold. ``calculated``: the run's p(good) already has the calculator's
-    verdicts in it (``critic.calculator`` on), so there is no without."""
-    holds = [arithmetic_holds(x["text"]) for x in rows]
+    by votes at several weights (``run.vote_weight``; 0 = the critic alone), without its
+    checks, with the calculator (``critic.calculator``) and with the calculator and the
+    coverage check (``critic.coverage``), majority and oracle, all at the run's top-k and
+    threshold. ``calculated``: the run's p(good) already has the calculator's verdicts in it
+    (and the coverage check's, where the rows have a ``coverage`` column), so the variants
+    without them are left out."""
+    arithmetic = [arithmetic_holds(x["text"]) for x in rows]
+    both = [
+        a and uses_every_quantity(x["question"], x["text"])
+        for a, x in zip(arithmetic, rows, strict=True)
+    ]
+    checks: dict[str, list[bool] | None] = {
+        "": None,
+        " + calculator": arithmetic,
+        " + calculator + coverage": both,
+    }
+    if calculated:
+        checks.pop("")
+        if "coverage" in rows[0]:
+            checks.pop(" + calculator")
     variants: list[tuple[str, list[dict], str]] = [("critic (the run's score)", rows, "critic")]
-    for calc in (True,) if calculated else (False, True):
-        shares = shares_of(rows, holds if calc else None)
+    for label, holds in checks.items():
+        shares = shares_of(rows, holds)
         verdicts = [Verdict(x["p_good"], x["entropy"]) for x in rows]
-        if calc:
+        if holds is not None:
             verdicts = with_calculator(verdicts, holds)
         for w in (0.0, 1.0, 4.0):
             moved = with_votes(verdicts, shares, w)
             rescored = [{**x, "score": v.p_good} for x, v in zip(rows, moved, strict=True)]
-            name = f"critic p(good){' + calculator' if calc else ''}, vote weight {w:g}"
-            variants.append((name, rescored, "critic"))
+            variants.append((f"critic p(good){label}, vote weight {w:g}", rescored, "critic"))
     variants += [("majority", rows, "majority"), ("oracle", rows, "oracle")]
     out = []
     for name, scored, rule in variants:

@@ -86,3 +86,26 @@ def test_ceiling_recipe_fills_the_loops_settings_and_rejects_typos() -> None:
             assert bad in str(err)
         else:
             raise AssertionError(f"{bad!r} accepted")
+
+
+def test_selection_signals_rules_with_and_without_the_coverage_check() -> None:
+    from benchmarks.selection_signals import rule_rows
+
+    q = "Raj has 36 books. He sells 6 books. How many are left?"
+    right = " Raj has 36 books: x = 36.\nHe sells 6 books: x = 36 - 6 = 30.\n#### 30"
+    skipped = " Raj has 36 books: x = 36 + 0 = 36.\n#### 36"  # "sells 6" never applied
+    again = skipped.replace("+ 0", "* 1")
+    rows = [
+        {"prompt_id": "p", "level": 5, "question": q, "prompt": q, "text": t, "answer": a,
+         "truth": ok, "p_good": 0.95, "entropy": 0.2, "score": 0.95}
+        for t, a, ok in [(right, "30", 1), (skipped, "36", 0), (again, "36", 0)]
+    ]  # fmt: skip
+    table = {line[0]: line[1] for line in rule_rows(rows, [5], k=4, min_score=0.8)}
+    assert table["critic p(good), vote weight 0"] == "1/3 (0.33)"  # the critic alone: all 3
+    assert table["critic p(good) + calculator, vote weight 0"] == "1/3 (0.33)"  # all hold
+    assert table["critic p(good) + calculator + coverage, vote weight 0"] == "1/1 (1.00)"
+    assert table["oracle"] == "1/1 (1.00)"
+    # a run whose scores already have both checks in them: only the variant with both
+    rows_now = [{**x, "coverage": 1, "arithmetic": 1} for x in rows]
+    names = [line[0] for line in rule_rows(rows_now, [5], 4, 0.8, calculated=True)]
+    assert not any(n.endswith("+ calculator, vote weight 0") for n in names)

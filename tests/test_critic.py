@@ -13,7 +13,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import CriticConfig
-from seal.critic.calculator import arithmetic_holds, with_calculator
+from seal.critic.calculator import arithmetic_holds, uses_every_quantity, with_calculator
 from seal.critic.data import (
     Trajectory,
     balanced,
@@ -255,6 +255,21 @@ def test_calculator_recomputes_every_equation() -> None:
     v = [Verdict(0.9, two_way_entropy(0.9)), Verdict(0.9, two_way_entropy(0.9))]
     kept, vetoed = with_calculator(v, [True, False])
     assert kept == v[0] and vetoed.p_good == 0.0 and vetoed.label == 0
+
+
+def test_coverage_finds_a_quantity_of_the_question_left_unused() -> None:
+    q = "Raj has 36 books. He shares them among 4 boxes. He sells 6 books. How many are left?"
+    skipped = "Raj has 36 books: x = 36.\nHe shares them: x = 36 / 4 = 9.\n#### 9"
+    right = skipped.replace("#### 9", "He sells 6: x = 9 - 6 = 3.\n#### 3")
+    assert uses_every_quantity(q, right)
+    assert not uses_every_quantity(q, skipped)  # "sells 6" never applied
+    assert not uses_every_quantity(q, skipped + " 6")  # a number after the answer is not working
+    # GSM8K forms: 1,200 is 1200; 30% may be written 0.3, 70 or 0.7; 1/2 as 2 (or 0.5)
+    gsm = "A $1,200 laptop is 30% off. He pays 1/2 now. How much does he pay now?"
+    assert uses_every_quantity(gsm, "1200 * 0.7 = 840\n840 / 2 = 420\n#### 420")
+    assert not uses_every_quantity(gsm, "1200 / 2 = 600\n#### 600")  # the discount skipped
+    assert uses_every_quantity(q, "The answer is (B).")  # no equation: nothing to check
+    assert uses_every_quantity("Write a function.", "x = 1 + 1 = 2")  # no quantity given
 
 
 def test_votes_sharpen_or_soften_the_verdict() -> None:

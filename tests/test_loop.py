@@ -13,7 +13,7 @@ import torch
 
 from seal.cli import main
 from seal.config import dump_config
-from seal.critic.calculator import arithmetic_holds
+from seal.critic.calculator import arithmetic_holds, uses_every_quantity
 from seal.errors import SealError
 from seal.improve.loop import Loop
 from seal.improve.settings import check_settings
@@ -50,10 +50,15 @@ def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> Non
     levels = json.loads((d / "iter-01" / "metrics.json").read_text())["frontier"]["levels"]
     assert len(samples) == len(levels) * 2 * 3  # frontier levels x 2 prompts x 3 samples
     assert {r["level"] for r in samples} == set(levels)
-    assert {"prompt_id", "text", "p_good", "score", "truth", "arithmetic"} <= set(samples[0])
-    for r in samples:  # the critic's calculator: a false equation is a bad, unselectable one
+    assert {"prompt_id", "text", "p_good", "score", "truth", "arithmetic", "coverage"} <= set(
+        samples[0]
+    )
+    for r in samples:  # the critic's calculator: a false equation or an unused quantity of
+        # the question makes a bad, unselectable candidate
         assert r["arithmetic"] == int(arithmetic_holds(r["text"]))
-        assert r["arithmetic"] or (r["p_good"] == 0.0 and r["score"] < cfg.run.min_score)
+        assert r["coverage"] == int(uses_every_quantity(r["question"], r["text"]))
+        ok = r["arithmetic"] and r["coverage"]
+        assert ok or (r["p_good"] == 0.0 and r["score"] < cfg.run.min_score)
     final = json.loads((d / "final" / "eval.json").read_text())  # per-problem, for pairing
     assert len(final["problems"]) == final["n"]
     assert {r["level"] for r in final["problems"]} == set(cfg.eval.levels)

@@ -150,6 +150,11 @@ class CriticConfig(_Section):
     """The loop's critic recomputes every ``a op b = c`` a candidate writes: a false equation
     makes the candidate bad whatever the learned verdict, and it does not vote
     (``seal.critic.calculator``); solutions without equations are unaffected."""
+    coverage: bool = True
+    """With the calculator: a candidate that leaves a quantity of the question unused (a
+    skipped step) is bad and does not vote either. Level-5 wordmath candidates passing the
+    calculator: 0.65 -> 0.77 right; it vetoes 1 right one of 256 there, and 9.6% of GSM8K's
+    gold test solutions (which leave a given number unused)."""
     self_consistency: bool = False
     """Also require self-labels to agree with majority vote over the prompt's samples."""
     self_label: bool = True

@@ -2,8 +2,9 @@
 
 A candidate is a plain row (prompt id, level, prompt, text, answer, verifier label, and the
 critic's scores), written as it is to ``samples.parquet``. The selection score combines the
-critic's verdict with its calculator (``critic.calculator``: a false equation makes a
-solution bad and keeps it from voting), with self-consistency (``run.vote_weight``: an
+critic's verdict with its calculator (``critic.calculator``: a false equation, and
+``critic.coverage``: a quantity of the question left unused, make a solution bad and keep
+it from voting), with self-consistency (``run.vote_weight``: an
 answer most of the prompt's samples reach leans good), and with the step verdicts when
 ``critic.combine`` asks; the verifier's label is kept for measurement and the oracle
 baseline only.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from seal.config import SealConfig
-from seal.critic.calculator import arithmetic_holds, with_calculator
+from seal.critic.calculator import arithmetic_holds, uses_every_quantity, with_calculator
 from seal.critic.data import Trajectory
 from seal.critic.model import Critic, combine
 from seal.critic.votes import vote_share, with_votes
@@ -85,13 +86,19 @@ def score_candidates(
     cfg: SealConfig, critic: Critic, rows: list[dict[str, Any]], quiet: bool = False
 ) -> list[Any]:
     """Add ``p_good`` / ``entropy`` (the critic's verdict), ``arithmetic`` (0 when
-    ``critic.calculator`` found a false equation; 1 otherwise, also when it is off) and
-    ``score`` (the selection score) to every row; returns the critic's verdicts before
-    votes (for self-labelling)."""
+    ``critic.calculator`` found a false equation; 1 otherwise, also when it is off),
+    ``coverage`` (0 when ``critic.coverage`` found a question quantity unused) and ``score``
+    (the selection score) to every row; returns the critic's verdicts before votes (for
+    self-labelling)."""
     c = cfg.critic
     questions, texts = [x["question"] for x in rows], [x["text"] for x in rows]
     verdicts = critic.score(questions, texts, quiet=quiet)
-    holds = [arithmetic_holds(t) if c.calculator else True for t in texts]
+    arithmetic = [arithmetic_holds(t) if c.calculator else True for t in texts]
+    covered = [
+        uses_every_quantity(q, t) if c.coverage else True
+        for q, t in zip(questions, texts, strict=True)
+    ]
+    holds = [a and u for a, u in zip(arithmetic, covered, strict=True)]
     verdicts = with_calculator(verdicts, holds)
     steps = (
         critic.score_steps(questions, texts, quiet=quiet)
@@ -100,7 +107,14 @@ def score_candidates(
     )
     trajs = [Trajectory(x["prompt_id"], x["question"], x["text"], x["answer"]) for x in rows]
     sharpened = with_votes(verdicts, vote_share(trajs, holds), cfg.run.vote_weight)
-    for x, v, s, sv, ok in zip(rows, verdicts, steps, sharpened, holds, strict=True):
-        x["p_good"], x["entropy"], x["arithmetic"] = v.p_good, v.entropy, int(ok)
+    for x, v, s, sv, ok, cov in zip(
+        rows, verdicts, steps, sharpened, arithmetic, covered, strict=True
+    ):
+        x["p_good"], x["entropy"], x["arithmetic"], x["coverage"] = (
+            v.p_good,
+            v.entropy,
+            int(ok),
+            int(cov),
+        )
         x["score"] = combine(sv.p_good, s, c.combine)
     return verdicts
