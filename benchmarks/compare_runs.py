@@ -58,8 +58,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", help="RUN_DIR=label (label optional)")
     ap.add_argument("--title", default="Finished runs side by side")
+    ap.add_argument(
+        "--base-outcomes",
+        type=Path,
+        help="an eval.json with per-problem outcomes of the runs' base evaluation, for runs "
+        "made before outcomes were stored (their base must have the same accuracy by level)",
+    )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
+    extra_base = None
+    if args.base_outcomes:
+        try:
+            extra_base = json.loads(args.base_outcomes.read_text())
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"error: --base-outcomes {args.base_outcomes}: {err}") from None
     loaded = []
     for spec in args.runs:
         path, _, label = spec.partition("=")
@@ -67,7 +79,18 @@ def main() -> None:
         file = run / "summary.json"
         if not file.is_file():
             raise SystemExit(f"error: {file} does not exist: give a finished run directory")
-        loaded.append((run, label or run.name, json.loads(file.read_text())))
+        summary = json.loads(file.read_text())
+        if extra_base is not None and "problems" not in summary["base"]:
+            same = {
+                lv: round(v["accuracy"], 6) for lv, v in extra_base.get("by_level", {}).items()
+            } == {lv: round(v["accuracy"], 6) for lv, v in summary["base"]["by_level"].items()}
+            if not same:
+                raise SystemExit(
+                    f"error: --base-outcomes {args.base_outcomes} is not {run}'s base "
+                    "evaluation (accuracy by level differs)"
+                )
+            summary["base"] = {**summary["base"], "problems": extra_base.get("problems")}
+        loaded.append((run, label or run.name, summary))
     levels = list(loaded[0][2]["final"]["by_level"])
     head = ["run", "selected per iteration (share right)"] + [f"L{lv}" for lv in levels]
     head += ["all", f"won / lost (p): L{levels[-2]}, L{levels[-1]}, all"]

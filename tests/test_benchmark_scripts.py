@@ -109,3 +109,24 @@ def test_selection_signals_rules_with_and_without_the_coverage_check() -> None:
     rows_now = [{**x, "coverage": 1, "arithmetic": 1} for x in rows]
     names = [line[0] for line in rule_rows(rows_now, [5], 4, 0.8, calculated=True)]
     assert not any(n.endswith("+ calculator, vote weight 0") for n in names)
+
+
+def test_compare_runs_pairs_an_old_run_with_given_base_outcomes(tmp_path: Path) -> None:
+    a = _run(tmp_path / "a", (0.9, 0.3), [[1]], [True])  # made before outcomes were stored
+    outcomes = {
+        "by_level": _levels(0.8, 0.2),
+        "problems": [{"id": str(i), "level": 2, "correct": int(i < 2)} for i in range(10)],
+    }
+    summary = json.loads((a / "summary.json").read_text())
+    summary["final"]["problems"] = [{"id": str(i), "level": 2, "correct": int(i < 3)}
+                                    for i in range(10)]  # fmt: skip
+    (a / "summary.json").write_text(json.dumps(summary))
+    given = tmp_path / "base.json"
+    given.write_text(json.dumps(outcomes))
+    out = _compare(str(a), "--base-outcomes", str(given))
+    assert out.returncode == 0, out.stderr
+    assert "| +0/-0 (1), +1/-0 (1), +1/-0 (1) |" in out.stdout
+    outcomes["by_level"] = _levels(0.7, 0.2)  # another model's evaluation: refused
+    given.write_text(json.dumps(outcomes))
+    out = _compare(str(a), "--base-outcomes", str(given))
+    assert out.returncode != 0 and "is not" in out.stderr and out.stderr.count("\n") == 1

@@ -49,6 +49,7 @@ def test_paired_change_counts_each_level_and_skips_runs_without_outcomes() -> No
     every = paired_change(before, after)
     assert (every["n"], every["won"], every["lost"]) == (4, 3, 1)  # "e" has no pair
     five = paired_change(before, after, "5")
+    assert paired_change(before, after, 5) == five  # a level given as a number: the same
     assert (five["won"], five["lost"], five["p"]) == (1, 1, 1.0)
     assert paired_change({"metrics": {}}, after) is None
     broken = {"problems": [{"level": 5}, "x", {"id": "a", "correct": "yes"}]}  # a hand-edited file

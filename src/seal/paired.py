@@ -30,7 +30,7 @@ def problem_outcomes(records: list[Any]) -> list[dict[str, Any]]:
 
 
 def paired_change(
-    before: dict[str, Any], after: dict[str, Any], level: str | None = None
+    before: dict[str, Any], after: dict[str, Any], level: str | int | None = None
 ) -> dict[str, Any] | None:
     """Problems won and lost from ``before`` to ``after`` (two ``eval.json`` summaries with
     per-problem ``problems``), on one level or all, with the McNemar p-value; None when
@@ -46,7 +46,7 @@ def paired_change(
             if isinstance(r, dict)
             and "id" in r
             and isinstance(r.get("correct"), int | bool)
-            and (level is None or str(r.get("level")) == level)
+            and (level is None or str(r.get("level")) == str(level))
         }
 
     x, y = outcomes(a), outcomes(b)
