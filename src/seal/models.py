@@ -116,7 +116,7 @@ def resolve_dtype(dtype: str, device: torch.device, path: str | None = None) -> 
         config = json.loads((Path(path) / "config.json").read_text()) if path else {}
     except (OSError, ValueError):
         config = {}
-    saved = config.get("dtype") or config.get("torch_dtype")
+    saved = (config.get("dtype") or config.get("torch_dtype")) if isinstance(config, dict) else None
     return torch.float32 if saved == "float32" else torch.bfloat16
 
 
