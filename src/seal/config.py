@@ -208,8 +208,8 @@ class RunConfig(_Section):
     frontier_width: int = Field(1, ge=1)
     """Most levels sampled per iteration (the hardest ones in the band, then the ones just
     above it). 1 (one level, 48 prompts) climbed where 2 (24 prompts each) did not: the
-    critic with the calculator and coverage check took test accuracy 71.9 -> 73.8-77.2 in 4
-    of 8 runs (paired p <= 0.004), within noise in the rest; levels 4-5 at 24 prompts each:
+    critic with the calculator and coverage check took test accuracy 71.9 -> 73.8-77.2 in 5
+    of 10 runs (paired p <= 0.004), within noise in the rest; levels 4-5 at 24 prompts each:
     72.4-72.8 (BENCHMARKS.md)."""
     prompts_per_level: int = Field(48, ge=1)
     """Training prompts per level and iteration (new prompts every iteration)."""
