@@ -67,12 +67,24 @@ def markdown_table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
-def report(title: str, table: str, notes: str = "", append: bool = True) -> None:
-    """Print the table and append it, with machine, command and date, to BENCHMARKS.md."""
-    command = "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+def this_command() -> str:
+    """The benchmark command as run from the repository root."""
+    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+
+
+def report(
+    title: str,
+    table: str,
+    notes: str = "",
+    append: bool = True,
+    measured: tuple[str, str] | None = None,
+) -> None:
+    """Print the table and append it, with machine, command and date, to BENCHMARKS.md.
+    ``measured``: (machine, command) of runs made elsewhere and tabulated here."""
+    where, command = measured or (machine(), this_command())
     block = (
         f"\n## {title}\n\n- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"
-        f"- machine: {machine()}\n- command: `{command}`\n\n{table}\n"
+        f"- machine: {where}\n- command: `{command}`\n\n{table}\n"
         + (f"\n{notes}\n" if notes else "")
     )
     print(block)

@@ -7,8 +7,13 @@ RFT), `majority` (self-consistency), `none`, `critic+ppo` (`--update ppo`), and,
 critic-vs-tree-search attribution, `critic+tot` and `none+tot` (`--search tot`: candidates
 are the finished leaves of a critic-valued Tree-of-Thoughts search). Tabulates
 test accuracy by level before → after, the relative gain on the two hardest levels, the
-share of the oracle's gain each variant reaches, wall time and peak memory (the child's
-max RSS from wait4).
+share of the oracle's gain each variant reaches, the paired won / lost problems against the
+base (exact McNemar p), wall time and peak memory (the child's max RSS from wait4).
+
+`--parallel N` runs N seeds at once (a GPU runs several tiny-model processes side by side;
+each one's wall time then includes the sharing). `--keep FILE` appends each finished run's
+summary to a JSON-lines file as it finishes (a machine given back keeps what finished);
+`--from FILE` tabulates such a file without running anything.
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python benchmarks/efficacy.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import markdown_table, report, run_child
+from benchmarks.common import machine, markdown_table, report, run_child, this_command
 from seal.config import dump_config, load_config
+from seal.paired import paired_change
 
 VARIANTS = {
     "critic": ["--select", "critic"],
@@ -87,6 +95,52 @@ def _spread(xs: list[float], fmt: str) -> str:
     return med if len(xs) < 2 else f"{med} [{format(min(xs), fmt)}, {format(max(xs), fmt)}]"
 
 
+def run_seed(seed: int, args: argparse.Namespace, root: Path, lock: threading.Lock) -> list[dict]:
+    """One seed's variants in order (the first one's bootstrap shared with the rest)."""
+    extra = [x for s in args.set for x in ("--set", s)]
+    extra += ["--set", f"run.seed={seed}", "--set", f"critic.seed={seed}"]
+    first: Path | None = None
+    done = []
+    for name in args.variants.split(","):
+        if seed != args.first_seed and name not in args.seeded_set:
+            continue
+        summary = run_one(name, root / f"seed-{seed}", extra, first if args.share else None)
+        summary["seed"], summary["variant"] = seed, name
+        summary["machine"], summary["command"] = machine(), this_command()
+        done.append(summary)
+        first = first or root / f"seed-{seed}" / name.replace("+", "-")
+        f = summary["final"]["metrics"]["accuracy"]
+        with lock:
+            print(f"{name} seed {seed}: final test accuracy {f:.3f}, {summary['wall_s']:.0f}s",
+                  flush=True)  # fmt: skip
+            if args.keep:
+                with args.keep.open("a") as out:
+                    out.write(json.dumps(summary) + "\n")
+    return done
+
+
+def load_kept(path: Path) -> dict[str, list[dict]]:
+    """Runs appended by `--keep`, by variant, in file order."""
+    if not path.is_file():
+        raise SystemExit(f"error: {path} does not exist: give the file `--keep` wrote")
+    results: dict[str, list[dict]] = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        try:
+            s = json.loads(line)
+            results.setdefault(s["variant"], []).append(s)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise SystemExit(f"error: {path}:{n} is not a run kept by --keep") from None
+    if not results:
+        raise SystemExit(f"error: {path} holds no runs")
+    return results
+
+
+def _paired(s: dict) -> str:
+    """Problems the final policy won / lost against the base, with the McNemar p."""
+    c = paired_change(s["base"], s["final"])
+    return "-" if c is None else f"+{c['won']}/-{c['lost']} ({c['p']:.2g})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--variants", default="oracle,critic,majority,none")
@@ -102,26 +156,31 @@ def main() -> None:
         help="train a critic per variant (default: the later variants of a seed start from its "
         "first run's critic and base evaluations, identical by seed, and time only the rest)",
     )
+    ap.add_argument("--parallel", type=int, default=1, help="seeds run at once")
+    ap.add_argument("--keep", type=Path, help="append each finished run's summary to this file")
+    ap.add_argument("--from", dest="source", type=Path, help="tabulate runs kept by --keep")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
+    if args.parallel < 1:
+        raise SystemExit("error: --parallel must be at least 1")
+    unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
+    if unknown and not args.source:
+        choices = ", ".join(VARIANTS)
+        raise SystemExit(f"error: unknown variant {unknown[0]!r}: choose from {choices}")
 
-    root = Path(tempfile.mkdtemp(prefix="seal-efficacy-"))
-    seeds = [int(x) for x in args.seeds.split(",")]
-    seeded = set(args.seeded.split(","))
-    results: dict[str, list[dict]] = {}
-    for seed in seeds:
-        extra = [x for s in args.set for x in ("--set", s)]
-        extra += ["--set", f"run.seed={seed}", "--set", f"critic.seed={seed}"]
-        first: Path | None = None
-        for name in args.variants.split(","):
-            if seed != seeds[0] and name not in seeded:
-                continue
-            summary = run_one(name, root / f"seed-{seed}", extra, first if args.share else None)
-            summary["seed"] = seed
-            results.setdefault(name, []).append(summary)
-            first = first or root / f"seed-{seed}" / name.replace("+", "-")
-            f = summary["final"]["metrics"]["accuracy"]
-            print(f"{name} seed {seed}: final test accuracy {f:.3f}, {summary['wall_s']:.0f}s")
+    if args.source:
+        results, root = load_kept(args.source), args.source
+    else:
+        root = Path(tempfile.mkdtemp(prefix="seal-efficacy-"))
+        seeds = [int(x) for x in args.seeds.split(",")]
+        args.first_seed, args.seeded_set = seeds[0], set(args.seeded.split(","))
+        lock = threading.Lock()
+        with ThreadPoolExecutor(max_workers=args.parallel) as pool:
+            per_seed = list(pool.map(lambda sd: run_seed(sd, args, root, lock), seeds))
+        results = {}
+        for runs in per_seed:
+            for s in runs:
+                results.setdefault(s["variant"], []).append(s)
 
     any_run = next(iter(results.values()))[0]
     levels = list(any_run["final"]["by_level"])
@@ -154,10 +213,13 @@ def main() -> None:
             return 100 * statistics.median(s[stage]["by_level"][lv]["accuracy"] for s in runs)
 
         cells = [f"{median('base', lv):.1f} → {median('final', lv):.1f}" for lv in levels]
+        overall = [100 * s["final"]["metrics"]["accuracy"] for s in runs]
         rows.append(
             [
                 f"{name} ({len(runs)} seed{'s' if len(runs) > 1 else ''})",
                 *cells,
+                _spread(overall, ".1f"),
+                "; ".join(_paired(s) for s in runs),
                 _spread([100 * g for g in gains], "+.0f") + "%",
                 _spread(shares, ".2f") if shares else "-",
                 _spread(drops, ".1f"),
@@ -170,6 +232,8 @@ def main() -> None:
         [
             "variant",
             *(f"L{lv} test %" for lv in levels),
+            "all test %",
+            "won / lost vs base (p), by seed",
             f"rel. gain L{'+'.join(hard)}",
             "share of oracle gain",
             "worst level drop (pts)",
@@ -181,12 +245,15 @@ def main() -> None:
     report(
         "Self-improvement efficacy (seal run, tiny-cpu preset)",
         table,
-        f"Runs kept in {root}. Each run is one `seal run` process; cells are the median over "
+        f"Runs kept in {root}"
+        + (f", {args.parallel} seeds at a time" if args.parallel > 1 else "")
+        + ". Each run is one `seal run` process; cells are the median over "
         f"seeds of base → final test accuracy ({any_run['final']['n']} test problems), "
         "other columns median [min, max] over seeds. Targets: relative gain on the two hardest "
         "levels >= 50%, no level down > 2 points, critic >= 80% of the oracle's gain and above "
         "majority and none by more than the seed spread, <= 10 min, <= 3 GB.",
         append=not args.no_append,
+        measured=(any_run["machine"], any_run["command"]) if args.source else None,
     )
 
 

@@ -11,6 +11,7 @@ Compare its rows with `benchmarks/efficacy.py` at equal wall time and equal rewa
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -69,15 +70,25 @@ def main() -> None:
     ap.add_argument("--reward", choices=["verifier", "critic"], default="verifier")
     ap.add_argument("--critic", help="critic adapter directory (for --reward critic)")
     ap.add_argument("--minutes", type=float, default=8.0, help="training wall time")
-    ap.add_argument("--levels", default="5,6", help="levels of the training prompts")
-    ap.add_argument("--eval-levels", default="1-7")
-    ap.add_argument("--prompts", type=int, default=200, help="train prompts per level")
+    ap.add_argument(
+        "--levels", default="5", help="levels of the training prompts (seal run's frontier)"
+    )
+    ap.add_argument("--eval-levels", default="1-6", help="the tiny-cpu preset's eval.levels")
+    ap.add_argument(
+        "--prompts", type=int, default=240, help="train prompts per level (seal run: 48 x 5)"
+    )
     ap.add_argument("--generations", type=int, default=8, help="completions per prompt")
+    ap.add_argument("--batch-prompts", type=int, default=1, help="prompts per GRPO step")
+    ap.add_argument("--json", type=Path, help="also write the row's numbers to this file")
     ap.add_argument("--test-per-level", type=int, default=200)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     if args.reward == "critic" and not args.critic:
-        raise SystemExit("--reward critic needs --critic DIR (a critic adapter)")
+        raise SystemExit("error: --reward critic needs --critic DIR (a critic adapter)")
+    if args.critic and not (Path(args.critic) / "adapter_config.json").is_file():
+        raise SystemExit(f"error: {args.critic} holds no adapter: give a run's critic-0/")
+    if min(args.minutes, args.prompts, args.generations, args.batch_prompts) <= 0:
+        raise SystemExit("error: --minutes, --prompts, --generations, --batch-prompts must be > 0")
 
     run = RunConfig()
     train_task = WordMath(levels=_levels(args.levels))
@@ -111,7 +122,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="seal-trl-"))
     config = GRPOConfig(
         output_dir=str(out),
-        per_device_train_batch_size=args.generations,
+        per_device_train_batch_size=args.generations * args.batch_prompts,
         num_generations=args.generations,
         max_completion_length=256,
         learning_rate=run.ppo_lr,
@@ -159,11 +170,26 @@ def main() -> None:
     row += [f"{100 * gain:+.0f}%", f"{max(base[lv] - after[lv] for lv in levels):.1f}"]
     head = ["trainer", "steps", "train min", *(f"L{lv} test %" for lv in levels)]
     head += [f"rel. gain L{hard[0]}+{hard[1]}", "worst drop (pts)"]
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "reward": args.reward,
+                    "steps": steps,
+                    "train_s": seconds,
+                    "base": base,
+                    "after": after,
+                    "prompts_per_step": args.batch_prompts,
+                    "generations": args.generations,
+                }
+            )  # fmt: skip
+        )
     report(
         "TRL GRPOTrainer on the same model and prompts (tiny, wordmath)",
         markdown_table(head, [row]),
         f"Prompts: {args.prompts} per level of levels {args.levels}; {args.generations} "
-        f"completions per prompt; LoRA r=16 (seal's); lr {run.ppo_lr:g}, KL beta "
+        f"completions per prompt, {args.batch_prompts} prompt(s) per step; LoRA r=16 "
+        f"(seal's); lr {run.ppo_lr:g}, KL beta "
         f"{run.ppo_kl:g} (seal's `run.ppo_*`); stopped after {args.minutes:g} min of "
         f"training. Greedy test accuracy, {args.test_per_level} problems per level.",
         append=not args.no_append,
