@@ -244,6 +244,18 @@ def test_only_marked_samples_vote() -> None:
         vote_share(ts, [True])
 
 
+def test_shares_among_the_checked_samples_alone() -> None:
+    """``among_voters``: a prompt whose samples mostly fail the checks still shows a clear
+    answer among the ones that pass (2 of 3 checked agree: 2/3, not 2/6)."""
+    answers = ["7", "7", "9", "7", "3", "7"]
+    ts = [Trajectory("a", "q", f"s{i}", a) for i, a in enumerate(answers)]
+    ts.append(Trajectory("b", "q", "t", "1"))
+    marks = [True, True, True, False, False, False, False]
+    assert vote_share(ts, marks) == pytest.approx([2 / 6, 2 / 6, 1 / 6, 0, 0, 0, 0])
+    among = vote_share(ts, marks, among_voters=True)
+    assert among == pytest.approx([2 / 3, 2 / 3, 1 / 3, 0, 0, 0, 0])  # b: none voted, no share
+
+
 def test_calculator_recomputes_every_equation() -> None:
     good = "Raj has 36 books: x = 36.\nHe shares them among 4 boxes: x = 36 / 4 = 9.\n#### 9"
     slip = "A pump adds 11 liters per minute for 7 minutes: 11 * 7 = 77, x = 57 + 77 = 144."

@@ -10,16 +10,20 @@ from seal.critic.data import Trajectory
 from seal.critic.model import Verdict, two_way_entropy
 
 
-def vote_share(trajs: list[Trajectory], votes: list[bool] | None = None) -> list[float]:
+def vote_share(
+    trajs: list[Trajectory], votes: list[bool] | None = None, among_voters: bool = False
+) -> list[float]:
     """Share of each trajectory's prompt's samples that reach the same answer (0 without one).
-    With ``votes``, only the samples marked True vote (the others still count in the
-    denominator, and get 0): e.g. only solutions whose arithmetic holds."""
+    With ``votes``, only the samples marked True vote (e.g. only solutions whose arithmetic
+    holds); the others get 0 and count in the denominator, unless ``among_voters``: then an
+    answer's share is of the prompt's voting samples alone (two of three checked samples
+    agreeing is 2/3, however many others failed the checks)."""
     if votes is None:
         votes = [True] * len(trajs)
     by_problem: dict[str, Counter] = defaultdict(Counter)
     total: Counter = Counter()
     for t, vote in zip(trajs, votes, strict=True):
-        total[t.problem_id] += 1
+        total[t.problem_id] += int(vote or not among_voters)
         if vote:
             by_problem[t.problem_id][t.answer] += 1
     return [

@@ -106,7 +106,8 @@ def score_candidates(
         else [[] for _ in rows]
     )
     trajs = [Trajectory(x["prompt_id"], x["question"], x["text"], x["answer"]) for x in rows]
-    sharpened = with_votes(verdicts, vote_share(trajs, holds), cfg.run.vote_weight)
+    shares = vote_share(trajs, holds, among_voters=cfg.run.vote_among == "checked")
+    sharpened = with_votes(verdicts, shares, cfg.run.vote_weight)
     for x, v, s, sv, ok, cov in zip(
         rows, verdicts, steps, sharpened, arithmetic, covered, strict=True
     ):
