@@ -130,3 +130,54 @@ def test_compare_runs_pairs_an_old_run_with_given_base_outcomes(tmp_path: Path) 
     given.write_text(json.dumps(outcomes))
     out = _compare(str(a), "--base-outcomes", str(given))
     assert out.returncode != 0 and "is not" in out.stderr and out.stderr.count("\n") == 1
+
+
+def _kept(variant: str, seed: int, final: tuple[float, float], wins: int) -> dict:
+    """A run as `efficacy.py --keep` appends it: levels 1-2, 10 problems of level 2 paired."""
+    probs = lambda right: [{"id": str(i), "level": 2, "correct": int(i < right)}  # noqa: E731
+                           for i in range(10)]  # fmt: skip
+    return {
+        "variant": variant,
+        "seed": seed,
+        "base": {
+            "metrics": {"accuracy": 0.5},
+            "by_level": _levels(0.8, 0.2),
+            "problems": probs(2),
+        },  # fmt: skip
+        "final": {
+            "metrics": {"accuracy": sum(final) / 2},
+            "by_level": _levels(*final),
+            "n": 20,
+            "problems": probs(2 + wins),
+        },  # fmt: skip
+        "iterations": [],
+        "wall_s": 120.0,
+        "peak_gb": 2.0,
+        "shared": variant != "critic",
+        "machine": "a GPU box",
+        "command": "python benchmarks/efficacy.py --parallel 3",
+    }
+
+
+def test_efficacy_tabulates_kept_runs_with_their_machine(tmp_path: Path) -> None:
+    kept = tmp_path / "runs.jsonl"
+    runs = [_kept("critic", 0, (0.8, 0.4), 2), _kept("oracle", 0, (0.8, 0.6), 4),
+            _kept("critic", 1, (0.8, 0.3), 1), _kept("oracle", 1, (0.8, 0.3), 1)]  # fmt: skip
+    kept.write_text("".join(json.dumps(r) + "\n" for r in runs))
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--from", str(kept),
+           "--no-append"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "- machine: a GPU box" in out.stdout  # where the runs ran, not this machine
+    rows = {ln.split(" | ")[0]: ln.split(" | ") for ln in out.stdout.splitlines()
+            if ln.startswith("| critic") or ln.startswith("| oracle")}  # fmt: skip
+    critic, oracle = rows["| critic (2 seeds)"], rows["| oracle (2 seeds)"]
+    assert critic[2] == "20.0 → 35.0"  # median of level 2 over the seeds: 40 and 30
+    assert critic[4] == "+2/-0 (0.5); +1/-0 (1)"  # paired won / lost per seed
+    assert oracle[6] == "1.00 [1.00, 1.00]" and critic[6] == "0.75 [0.50, 1.00]"
+
+    kept.write_text("not json\n")
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert (
+        out.returncode == 1 and out.stderr.strip() == f"error: {kept}:1 is not a run kept by --keep"
+    )
