@@ -51,27 +51,6 @@ def test_sft_raises_likelihood_of_targets(tiny) -> None:
     assert nll() < before
 
 
-def test_sft_micro_batches_take_the_same_step(tiny) -> None:
-    """Gradients accumulated over micro-batches of unequal lengths give the step one pass
-    over the whole batch gives (same loss, same weights); a micro-batch under 1 is refused."""
-    tok = tiny.tokenizer
-    pairs = [
-        (f"Question: What is {a} plus {b}?\nAnswer:", " Let x = 1." * n + f"\n#### {a + b}")
-        for a, b, n in [(7, 6, 1), (12, 30, 4), (2, 2, 2), (40, 1, 7), (5, 9, 3)]
-    ]
-    trained = []
-    for micro in (5, 2):
-        model = copy.deepcopy(tiny.model)
-        losses = sft(model, tok, pairs, epochs=1, lr=1e-3, batch_size=5,
-                     micro_batch_size=micro, quiet=True)  # fmt: skip
-        trained.append((losses, model.state_dict()))
-    (whole, a), (micro, b) = trained
-    assert micro == pytest.approx(whole, rel=1e-5)
-    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
-    with pytest.raises(ValueError, match="micro_batch_size"):
-        sft(tiny.model, tok, pairs, micro_batch_size=0, quiet=True)
-
-
 def test_group_advantages() -> None:
     from seal.improve.grpo import group_advantages
 
