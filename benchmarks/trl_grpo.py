@@ -182,7 +182,7 @@ def main() -> None:
                     "prompts_per_step": args.batch_prompts,
                     "generations": args.generations,
                 }
-            )  # fmt: skip
+            )
         )
     report(
         "TRL GRPOTrainer on the same model and prompts (tiny, wordmath)",
