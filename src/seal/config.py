@@ -207,10 +207,10 @@ class RunConfig(_Section):
     at 4-7%: 1-2 right in 25-27 critic selections), so the loop would train on errors."""
     frontier_width: int = Field(1, ge=1)
     """Most levels sampled per iteration (the hardest ones in the band, then the ones just
-    above it). 1 (one level, 48 prompts) climbed where 2 (24 prompts each) did not: the
-    critic with the calculator and coverage check took test accuracy 71.9 -> 73.8-77.2 in 5
-    of 10 runs (paired p <= 0.004), within noise in the rest; levels 4-5 at 24 prompts each:
-    72.4-72.8 (BENCHMARKS.md)."""
+    above it). 1 (one level, 48 prompts): the oracle climbs at every seed (75.4 median on
+    an H100), and so does the critic with ``vote_among`` checked (77.7-78.3); levels 4-5 at
+    24 prompts each gave 72.4-72.8 with the critic and 71.9-72.5 with the oracle (both
+    before ``vote_among``; BENCHMARKS.md)."""
     prompts_per_level: int = Field(48, ge=1)
     """Training prompts per level and iteration (new prompts every iteration)."""
     samples: int = Field(8, ge=1)
