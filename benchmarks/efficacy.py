@@ -95,15 +95,15 @@ def _spread(xs: list[float], fmt: str) -> str:
     return med if len(xs) < 2 else f"{med} [{format(min(xs), fmt)}, {format(max(xs), fmt)}]"
 
 
-def run_seed(seed: int, args: argparse.Namespace, root: Path, lock: threading.Lock) -> list[dict]:
-    """One seed's variants in order (the first one's bootstrap shared with the rest)."""
+def run_seed(
+    seed: int, names: list[str], args: argparse.Namespace, root: Path, lock: threading.Lock
+) -> list[dict]:
+    """One seed's variants ``names`` in order (the first one's bootstrap shared with the rest)."""
     extra = [x for s in args.set for x in ("--set", s)]
     extra += ["--set", f"run.seed={seed}", "--set", f"critic.seed={seed}"]
     first: Path | None = None
     done = []
-    for name in args.variants.split(","):
-        if seed != args.first_seed and name not in args.seeded_set:
-            continue
+    for name in names:
         summary = run_one(name, root / f"seed-{seed}", extra, first if args.share else None)
         summary["seed"], summary["variant"] = seed, name
         summary["machine"], summary["command"] = machine(), this_command()
@@ -173,10 +173,12 @@ def main() -> None:
     else:
         root = Path(tempfile.mkdtemp(prefix="seal-efficacy-"))
         seeds = [int(x) for x in args.seeds.split(",")]
-        args.first_seed, args.seeded_set = seeds[0], set(args.seeded.split(","))
+        seeded = set(args.seeded.split(","))
+        variants = args.variants.split(",")
+        plan = {sd: [v for v in variants if sd == seeds[0] or v in seeded] for sd in seeds}
         lock = threading.Lock()
         with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-            per_seed = list(pool.map(lambda sd: run_seed(sd, args, root, lock), seeds))
+            per_seed = list(pool.map(lambda sd: run_seed(sd, plan[sd], args, root, lock), seeds))
         results = {}
         for runs in per_seed:
             for s in runs:
