@@ -171,8 +171,15 @@ def main() -> None:
     if args.source:
         results, root = load_kept(args.source), args.source
     else:
+        try:
+            seeds = [int(x) for x in args.seeds.split(",")]
+        except ValueError:
+            raise SystemExit(
+                f"error: --seeds {args.seeds!r}: give whole numbers, e.g. 0,1,2"
+            ) from None
+        if args.keep and not args.keep.parent.is_dir():
+            raise SystemExit(f"error: --keep {args.keep}: its folder does not exist")
         root = Path(tempfile.mkdtemp(prefix="seal-efficacy-"))
-        seeds = [int(x) for x in args.seeds.split(",")]
         seeded = set(args.seeded.split(","))
         variants = args.variants.split(",")
         plan = {sd: [v for v in variants if sd == seeds[0] or v in seeded] for sd in seeds}

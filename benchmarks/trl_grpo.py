@@ -33,12 +33,14 @@ from seal.tasks.wordmath import WordMath
 
 
 def _levels(text: str) -> list[int]:
+    """``5``, ``1-6`` or ``4,5``; a one-line exit for anything else."""
     lo, _, hi = text.partition("-")
-    return (
-        list(range(int(lo), int(hi or lo) + 1))
-        if "-" in text
-        else [int(x) for x in text.split(",")]
-    )
+    try:
+        if "-" in text:
+            return list(range(int(lo), int(hi) + 1))
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"error: levels {text!r}: give 5, 1-6 or 4,5") from None
 
 
 def verifier_reward(task: WordMath):

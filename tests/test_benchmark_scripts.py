@@ -181,3 +181,16 @@ def test_efficacy_tabulates_kept_runs_with_their_machine(tmp_path: Path) -> None
     assert (
         out.returncode == 1 and out.stderr.strip() == f"error: {kept}:1 is not a run kept by --keep"
     )
+
+
+def test_efficacy_names_bad_arguments_before_running_anything(tmp_path: Path) -> None:
+    script = str(ROOT / "benchmarks" / "efficacy.py")
+    for args, message in [
+        (["--seeds", "0,x"], "error: --seeds '0,x': give whole numbers, e.g. 0,1,2"),
+        (["--keep", str(tmp_path / "no" / "runs.jsonl")], "its folder does not exist"),
+        (["--variants", "critc"], "error: unknown variant 'critc'"),
+    ]:
+        out = subprocess.run([sys.executable, script, *args, "--no-append"], capture_output=True,
+                             text=True, cwd=ROOT, timeout=120)  # fmt: skip
+        assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert message in out.stderr
