@@ -41,7 +41,10 @@ def one_run(root: Path, sets: list[str], timeout: float | None, keep: Path | Non
         return {"wall_s": wall, "peak_gb": peak, "stages": stages, "timed_out": True,
                 "accuracy": None, "levels": {}, "iterations": []}  # fmt: skip
     summary = json.loads((run / "summary.json").read_text())
+    critic = json.loads((run / "critic-0" / "metrics.json").read_text())
     return {
+        "seconds": [("critic", critic.get("seconds") or {})]
+        + [(f"iter-{m['iteration']}", m.get("seconds") or {}) for m in summary["iterations"]],
         "wall_s": wall,
         "peak_gb": peak,
         "stages": stages,
@@ -120,6 +123,16 @@ def main() -> None:
             for i, (lv, ok) in enumerate(runs[-1]["iterations"])
         )
         notes += f" Iterations (last run): {its}."
+    if runs[-1].get("seconds"):  # inside the stages: what each part took (last run)
+        parts = list(dict.fromkeys(k for _, secs in runs[-1]["seconds"] for k in secs))
+        table += "\n\nSeconds inside each stage (last run):\n\n" + markdown_table(
+            ["stage", *parts, "sum"],
+            [
+                [name, *(f"{secs[k]:.0f}" if k in secs else "-" for k in parts),
+                 f"{sum(secs.values()):.0f}"]
+                for name, secs in runs[-1]["seconds"]
+            ],
+        )  # fmt: skip
     report(
         "`seal run` cost: wall time and memory (tiny, default config)",
         table,

@@ -18,6 +18,7 @@ from seal.errors import SealError
 from seal.improve.loop import Loop
 from seal.improve.settings import check_settings
 from seal.store import RunDir, atomic_write_json
+from seal.tasks import get_task
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::FutureWarning")]
 
@@ -67,13 +68,18 @@ def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> Non
     assert "distinct_answers_per_prompt" in metrics["guards"]
     assert metrics["frontier"]["levels"] and metrics["frontier"]["reason"]
     assert set(metrics["within_problem_order"]) >= {"all"}
+    # where the time went, stage by stage (the cost benchmark reads these)
+    assert set(metrics["seconds"]) == {"sample", "score", "train", "critic_update", "validate"}
+    assert all(v > 0 for v in metrics["seconds"].values())
+    critic = json.loads((d / "critic-0" / "metrics.json").read_text())
+    assert {"sample", "train", "measure"} <= set(critic["seconds"])
 
-    # kept data: iteration 2 trains on every accepted selection so far plus replay
-    it1, it2 = summary["iterations"][:2]
-    selected = [len(pq.read_table(d / f"iter-0{i}" / "selected.parquet")) for i in (1, 2)]
-    kept = selected[1] + (selected[0] if it1["accepted"] else 0)
-    assert it2["train_examples"]["total"] - it2["train_examples"]["replay"] == kept
-    assert it2["train_examples"]["replay"] == int(cfg.run.replay * kept)
+    # kept data: iteration 2 continues from iteration 1's policy (run.continue_policy) on
+    # its own selection plus replay (run.accumulate off); both modes: test_training_pairs
+    it2 = summary["iterations"][1]
+    newest = len(pq.read_table(d / "iter-02" / "selected.parquet"))
+    assert it2["train_examples"]["total"] - it2["train_examples"]["replay"] == newest
+    assert it2["train_examples"]["replay"] == int(cfg.run.replay * newest)
 
     # simulate a kill during iteration 2: its stage and everything after never happened
     resumed = tmp_path / "resumed"
@@ -90,6 +96,36 @@ def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> Non
             again["iterations"][1]["validation"][key] == summary["iterations"][1]["validation"][key]
         )
         assert again["base"][key] == summary["base"][key]
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_training_pairs(tmp_path: Path, make_toy_config, accumulate: bool) -> None:
+    """The newest selection (default) or every accepted one so far, plus ``run.replay`` x as
+    many reference solutions of the levels below the frontier."""
+    import pyarrow as pa
+
+    from seal.improve.frontier import Frontier
+
+    cfg = make_toy_config(tmp_path)
+    cfg = cfg.model_copy(
+        update={"run": cfg.run.model_copy(update={"accumulate": accumulate, "replay": 2.0})}
+    )
+    loop = Loop(cfg, RunDir.create(tmp_path, "pairs", "run", dump_config(cfg)), quiet=True)
+    dirs = []
+    for it, n in ((1, 3), (2, 2)):
+        d = loop.run.path / f"iter-0{it}"
+        d.mkdir()
+        rows = [{"prompt": f"Z{it}.{i}", "text": f"sol {it}.{i}"} for i in range(n)]
+        pq.write_table(pa.Table.from_pylist(rows), d / "selected.parquet")
+        dirs.append(d)
+    pairs, n_replay = loop.training_pairs(dirs, Frontier([5], "test", {}), seed=1)
+    kept = [p for p in pairs if p[0].startswith("Z")]
+    assert len(kept) == (5 if accumulate else 2) and n_replay == 2 * len(kept)
+    assert len(pairs) == len(kept) + n_replay
+    below = get_task("wordmath", levels=[1, 2, 3, 4])  # the levels under the frontier
+    references = {(below.prompt(p), " " + p.solution) for p in below.problems("train", 20)}
+    replayed = [p for p in pairs if not p[0].startswith("Z")]
+    assert replayed and all(p in references for p in replayed)
 
 
 def test_impossible_settings(tmp_path: Path, make_toy_config) -> None:

@@ -46,6 +46,8 @@ def test_report_of_a_finished_run(uninterrupted, tmp_path: Path) -> None:
         assert (tmp_path / "report" / f"{name}.png").stat().st_size > 1000
         assert f'alt="{name}"' in text
     assert "Selected vs rejected" in text and "critic step p(good)" in text
+    assert "Where the time went" in text and "<td>iteration 2</td>" in text
+    assert "<th>critic_update</th>" in text and "<th>self_label</th>" in text
     assert "http://" not in text and "https://" not in text  # self-contained
     assert run_status(run)["status"] == "done"
     if CHROMIUM is None:
@@ -74,6 +76,7 @@ def test_report_of_a_run_that_stopped(uninterrupted, tmp_path: Path) -> None:
     text = page.read_text()
     assert "did not finish" in text and "iter-1" in text and "seal run --resume" in text
     assert "rolled back: level 5 fell 0.54 -&gt; 0.42" in text  # the reason, escaped
+    assert "<td>iteration 1</td>" in text and "<td>iteration 2</td>" not in text
     assert run_status(half)["status"] == "resumable"
     if CHROMIUM is not None:
         assert "<table" in _browser_dom(page)
@@ -148,3 +151,30 @@ def test_seed_rows_show_problems_won_and_lost_when_outcomes_are_stored() -> None
     assert rows[0][-1] == rows[-1][-1] == "+10 / -1 (p 0.012)"
     old = {k: {x: y for x, y in v.items() if x != "problems"} for k, v in summary.items()}
     assert "paired: won / lost (p)" not in seed_rows(old)[0]  # runs made before: no column
+
+
+def test_seed_table_fits_a_narrow_terminal_and_prints_whole_off_one() -> None:
+    """Five iterations and the paired column are wider than 80 columns: a narrow terminal
+    gets the test columns alone (no cell wrapped), a wide one the whole table."""
+    from rich.console import Console
+
+    from seal.report_table import seed_table, table_width
+
+    def ev(acc: float) -> dict:
+        rows = [{"id": str(i), "level": 1, "correct": int(i < acc * 20)} for i in range(20)]
+        return {"metrics": {"accuracy": acc}, "by_level": {"1": {"accuracy": acc}},
+                "problems": rows}  # fmt: skip
+
+    iters = [{"iteration": i, "validation": ev(0.5 + i / 20)} for i in range(1, 6)]
+    summary = {"base": ev(0.5), "final": ev(0.75), "iterations": iters}
+    whole = seed_table(summary, ev(0.5))
+    assert table_width(whole) > 80 and len(whole.columns) == 11
+    narrow = seed_table(summary, ev(0.5), width=80)
+    assert table_width(narrow) <= 80
+    assert [c.header for c in narrow.columns] == [
+        "level", "base (test)", "final (test)", "relative", "paired: won / lost (p)"
+    ]  # fmt: skip
+    console = Console(width=80, record=True)
+    console.print(narrow)
+    assert "+5 / -0 (p 0.062)" in console.export_text()  # one line, not wrapped
+    assert len(seed_table(summary, ev(0.5), width=200).columns) == 11

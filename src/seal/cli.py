@@ -324,7 +324,7 @@ def _eval_tasks(
         run.mark_done(f"eval:{n}", n=res.result["n"])
         done.append(res)
         r = res.result
-        out.print(results_table(r, f"{n} / {cfg.model.name} / {r['split']} / {r['shots']}-shot"))
+        _print_table(results_table(r, f"{n} / {cfg.model.name} / {r['split']} / {r['shots']}-shot"))
         if "budget" in r:
             b = r["budget"]
             out.print(
@@ -545,9 +545,25 @@ def run_cmd(
             distributed.on_main(lambda: _remove_if_unstarted(run, had_root))
         raise
     if main_rank:
-        out.print(seed_table(summary, summary.get("base_validation")))
+        _print_table(seed_table(summary, summary.get("base_validation"), _columns()))
         out.print(f"-> {run.path}/summary.json")
     distributed.on_main(lambda: _write_report(run.path))
+
+
+def _columns() -> int | None:
+    """The terminal's width; None off a terminal (a log or a pipe takes any width)."""
+    return out.width if out.is_terminal else None
+
+
+def _print_table(table: Any) -> None:
+    """A table whole: at the terminal's width, or off one as wide as its widest row."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    from seal.report_table import table_width
+
+    # Console.print(width=) cannot widen past the console's own width (80 off a terminal)
+    Console(markup=False, highlight=False, width=max(80, table_width(table))).print(table)
 
 
 def _write_report(path: Path) -> None:
@@ -620,7 +636,7 @@ def runs_cmd(
     for p in runs:
         st = run_status(p)
         table.add_row(st["name"], st["kind"], st["status"], str(st["iterations"]), st["headline"])
-    out.print(table)
+    _print_table(table)
 
 
 @app.command("pretrain-tiny")

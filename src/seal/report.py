@@ -345,6 +345,20 @@ def _step_html(text: str, scores: list[float] | None) -> str:
     return "".join(out)
 
 
+def _time_rows(critic: Any, iterations: list[dict[str, Any]]) -> tuple[list[str], list] | None:
+    """Header and rows of seconds by stage part, or None for runs that did not record them."""
+    named = [("critic", _get(critic, "seconds"))]
+    named += [(f"iteration {m.get('iteration')}", m.get("seconds")) for m in iterations]
+    named = [(n, x) for n, x in named if isinstance(x, dict) and x]
+    if not named:
+        return None
+    parts = list(dict.fromkeys(k for _, x in named for k in x))
+    rows = [
+        [n, *(_fmt(x.get(k), ".0f") for k in parts), _fmt(sum(x.values()), ".0f")] for n, x in named
+    ]
+    return ["stage", *parts, "total"], rows
+
+
 def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
     """The page: whatever sections the data has; a section it cannot read is left out."""
     run: Path = data["run"]
@@ -447,6 +461,15 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
             "order: share of (right, wrong) candidate pairs of the same prompt that the "
             "selection score orders right. Trained on: kept selections of every accepted "
             "iteration plus replayed easy-level references.</p>" + _table(head, rows)
+        )
+    timing = _time_rows(critic, data["iterations"])
+    if timing:
+        parts.append(
+            "<h2>Where the time went (seconds)</h2>"
+            "<p>Wall seconds inside each stage: the critic bootstrap (sampling its pool, "
+            "training, measuring on held-out problems, self-labelling) and each iteration "
+            "(sampling candidates, scoring them, fine-tuning, the critic's update, "
+            "validation).</p>" + _table(*timing)
         )
     if data["examples"]:
         it = max(data["examples"])

@@ -56,12 +56,34 @@ def seed_rows(
     return head, rows
 
 
-def seed_table(summary: dict[str, Any], base_val: dict[str, Any] | None = None) -> Table:
-    """``seed_rows`` as a rich table for the terminal."""
+def seed_table(
+    summary: dict[str, Any], base_val: dict[str, Any] | None = None, width: int | None = None
+) -> Table:
+    """``seed_rows`` as a rich table for the terminal. Where the whole table is wider than
+    ``width`` (a narrow terminal), the validation columns (base and each iteration) are left
+    out (the report and ``metrics.json`` keep them) rather than wrapping every cell."""
     head, rows = seed_rows(summary, base_val)
+    table = _table(head, rows)
+    if width is not None and table_width(table) > width:
+        keep = [i for i, h in enumerate(head) if not h.endswith("(val)")]
+        if len(keep) < len(head):
+            table = _table([head[i] for i in keep], [[r[i] for i in keep] for r in rows])
+            table.caption = "validation columns: in the report (terminal too narrow)"
+    return table
+
+
+def _table(head: list[str], rows: list[list[str]]) -> Table:
     table = Table(title="accuracy (%) by level")
     for i, h in enumerate(head):
-        table.add_column(h, justify="left" if i == 0 else "right")
+        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i > 0)
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def table_width(table: Table) -> int:
+    """Columns the table needs without wrapping a cell."""
+    from rich.console import Console
+
+    probe = Console(width=10_000)
+    return probe.measure(table).maximum

@@ -23,6 +23,7 @@ from seal.critic.votes import vote_share, with_votes
 from seal.errors import SealError
 from seal.generation.base import Sampler, SamplingParams
 from seal.metrics import majority
+from seal.stopwatch import Stopwatch
 from seal.tasks.base import Problem, Task
 
 
@@ -165,7 +166,9 @@ def run_critic_training(
     labelled: list[Trajectory] | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Bootstrap, self-label, retrain, measure. ``labelled`` replaces verifier labels when given."""
+    """Bootstrap, self-label, retrain, measure. ``labelled`` replaces verifier labels when given.
+    The report's ``seconds`` says where the time went (train, measure, self_label)."""
+    clock = Stopwatch()
     rng = random.Random(plan.seed)
     train_side, heldout = split_heldout(trajs, plan.heldout_fraction, plan.seed)
     if labelled is None:
@@ -187,7 +190,8 @@ def run_critic_training(
     examples = outcome_examples(
         labelled, rng, good_word, plan.injections, plan.steps, plan.perturbations
     )
-    losses = train_critic(critic, examples, plan, quiet=quiet)
+    with clock("train"):
+        losses = train_critic(critic, examples, plan, quiet=quiet)
     report: dict[str, Any] = {
         "labelled": labelled,
         "labels": len(labelled),
@@ -196,31 +200,36 @@ def run_critic_training(
         "bootstrap_losses": losses,
     }
     if heldout:
-        report["bootstrap_heldout"] = heldout_metrics(
-            critic, heldout, plan.seed, vote_weight=plan.vote_weight
-        )
+        with clock("measure"):
+            report["bootstrap_heldout"] = heldout_metrics(
+                critic, heldout, plan.seed, vote_weight=plan.vote_weight
+            )
     if plan.self_label and unlabelled:
-        kept, stats = self_label(
-            critic,
-            unlabelled,
-            plan.entropy_threshold,
-            plan.self_consistency,
-            quiet=quiet,
-            vote_weight=plan.vote_weight,
-            population=train_side,
-        )
+        with clock("self_label"):
+            kept, stats = self_label(
+                critic,
+                unlabelled,
+                plan.entropy_threshold,
+                plan.self_consistency,
+                quiet=quiet,
+                vote_weight=plan.vote_weight,
+                population=train_side,
+            )
         report["self_label"] = stats
         if kept:
             examples = outcome_examples(
                 labelled + kept, rng, good_word, plan.injections, plan.steps, plan.perturbations
             )
-            report["final_losses"] = train_critic(
-                critic, examples, plan, quiet=quiet, epochs=plan.self_label_epochs
-            )
+            with clock("train"):
+                report["final_losses"] = train_critic(
+                    critic, examples, plan, quiet=quiet, epochs=plan.self_label_epochs
+                )
     if heldout:
-        report["heldout"] = heldout_metrics(
-            critic, heldout, plan.seed, vote_weight=plan.vote_weight
-        )
+        with clock("measure"):
+            report["heldout"] = heldout_metrics(
+                critic, heldout, plan.seed, vote_weight=plan.vote_weight
+            )
+    report["seconds"] = clock.seconds
     return report
 
 

@@ -1,7 +1,7 @@
-"""The data the policy trains on: every accepted iteration's selection, plus replay.
+"""The data the policy trains on: the newest selection (or, ``run.accumulate``, every
+accepted iteration's), plus replay.
 
-Selected solutions accumulate across iterations (a level climbed stays climbed), and each
-fine-tuning also sees reference solutions of the levels below the frontier (the original
+Each fine-tuning also sees reference solutions of the levels below the frontier (the original
 data), so the policy does not trade the easy levels for the hard ones. Everything is read
 back from the run directory, so a resumed run trains on exactly what an uninterrupted one
 would.

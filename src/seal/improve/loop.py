@@ -2,8 +2,9 @@
 
 One iteration, as named stages: choose the frontier levels from the last validation →
 sample candidates there → score them (critic + self-consistency) → keep up to k distinct
-ones per prompt → fine-tune a policy on everything kept so far plus replayed easy-level
-data → update the critic on its confident self-labels → validate → accept or roll back.
+ones per prompt → fine-tune the policy further on them plus replayed easy-level data
+(or from the base on everything kept so far) → update the critic on its confident
+self-labels → validate → accept or roll back.
 
 Every stage writes its files atomically and then marks itself in the run's manifest. A killed
 run resumes at the first stage not marked done; an unfinished iteration is redone from the
@@ -41,6 +42,7 @@ from seal.memory import trim
 from seal.models import load_model
 from seal.paired import problem_outcomes
 from seal.progress import console
+from seal.stopwatch import Stopwatch
 from seal.store import RunDir, atomic_write_json, atomic_write_parquet, read_json
 from seal.tasks import get_task
 from seal.tasks.base import Problem
@@ -95,10 +97,11 @@ class Loop:
             self.bootstrap = [Trajectory(**t) for t in read_json(path / "bootstrap.json")]
             return
         c = self.cfg.critic
-        trajs = sample_trajectories(
-            self.task, self.task.problems("pool", c.problems_per_level), self.sampler, c, self.quiet
-        )
+        clock, pool = Stopwatch(), self.task.problems("pool", c.problems_per_level)
+        with clock("sample"):
+            trajs = sample_trajectories(self.task, pool, self.sampler, c, self.quiet)
         report = run_critic_training(self.critic, trajs, c, quiet=self.quiet)
+        report["seconds"] = {**clock.seconds, **report["seconds"]}
         self.bootstrap = report.pop("labelled")
         save_adapter(self.model, "critic", path)
         atomic_write_json(path / "metrics.json", report)
@@ -155,16 +158,7 @@ class Loop:
             self.policy.reset()
         if r.update == "sft":
             return {"sft_losses": self.policy.train_sft(pairs, seed, self.quiet), "ppo": {}}
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for x, s in zip(rows, rule_scores(rows, r.select), strict=True):
-            groups.setdefault(x["prompt_id"], []).append({**x, "reward": s})
-        stats = self.policy.train_grpo(
-            [xs[0]["prompt"] for xs in groups.values()],
-            [[x["text"] for x in xs] for xs in groups.values()],
-            [[x["reward"] for x in xs] for xs in groups.values()],
-            seed,
-            self.quiet,
-        )
+        stats = self.policy.train_grpo(rows, rule_scores(rows, r.select), seed, self.quiet)
         return {"sft_losses": [], "ppo": stats}
 
     def update_critic(self, rows, verdicts, seed: int) -> dict[str, Any]:
@@ -185,32 +179,39 @@ class Loop:
         r = self.cfg.run
         d = self.run.path / f"iter-{it:02d}"
         seed = r.seed * 1000 + it
+        clock = Stopwatch()
         frontier = self.frontier(current_val)
         if not self.quiet:
             console.print(f"iteration {it}: sampling levels {frontier.levels} ({frontier.reason})")
         problems = self.prompts(it, frontier.levels)
         task = self._task(frontier.levels or None)
-        rows = make_candidates(
-            self.cfg, task, self.sampler, self.critic, problems, seed, self.quiet
-        )
-        trim()  # the sampler's KV buffers are gone; give their memory back
-        verdicts = score_candidates(self.cfg, self.critic, rows, self.quiet)
-        atomic_write_parquet(d / "samples.parquet", rows)
-        selected = select_rows(rows, r.select, r.top_k, r.min_score, r.max_per_answer)
-        atomic_write_parquet(d / "selected.parquet", selected)
-        atomic_write_json(
-            d / "examples.json", report_examples(self.critic, problems, rows, selected)
-        )
-        pairs, n_replay = self.training_pairs([*kept_dirs, d], frontier, seed)
-        training = self.update_policy(pairs, rows, seed)
+        with clock("sample"):
+            rows = make_candidates(
+                self.cfg, task, self.sampler, self.critic, problems, seed, self.quiet
+            )
+            trim()  # the sampler's KV buffers are gone; give their memory back
+        with clock("score"):
+            verdicts = score_candidates(self.cfg, self.critic, rows, self.quiet)
+            atomic_write_parquet(d / "samples.parquet", rows)
+            selected = select_rows(rows, r.select, r.top_k, r.min_score, r.max_per_answer)
+            atomic_write_parquet(d / "selected.parquet", selected)
+            atomic_write_json(
+                d / "examples.json", report_examples(self.critic, problems, rows, selected)
+            )
+        with clock("train"):
+            pairs, n_replay = self.training_pairs([*kept_dirs, d], frontier, seed)
+            training = self.update_policy(pairs, rows, seed)
         training["train_examples"] = {"total": len(pairs), "replay": n_replay}
         training["finetune"] = {"mode": self.policy.mode, "lr": self.policy.lr}
-        critic_update = self.update_critic(rows, verdicts, seed)
-        trim()
-        val = self._eval("validation", r.validation_per_level)
+        with clock("critic_update"):
+            critic_update = self.update_critic(rows, verdicts, seed)
+            trim()
+        with clock("validate"):
+            val = self._eval("validation", r.validation_per_level)
         accepted, why = accept(current_val, val, r.tolerance, r.level_tolerance)
         m = iteration_metrics(it, frontier, rows, selected, training, critic_update, val,
                               accepted, r.audit_size, seed)  # fmt: skip
+        m["seconds"] = clock.seconds
         return {**m, "rejected_because": why} if why else m
 
     def stage_iteration(

@@ -112,16 +112,24 @@ class Policy:
         )  # fmt: skip
 
     def train_grpo(
-        self,
-        prompts: list[str],
-        texts: list[list[str]],
-        rewards: list[list[float]],
-        seed: int,
-        quiet: bool,
+        self, rows: list[dict[str, Any]], rewards: list[float], seed: int, quiet: bool
     ) -> dict[str, float]:
+        """A GRPO step over every candidate (``rows``: prompt_id, prompt, text), grouped by
+        prompt, with one reward per row."""
         r = self.cfg.run
         settings = GRPOSettings(
             epochs=r.ppo_epochs, lr=r.ppo_lr, clip=r.ppo_clip, kl=r.ppo_kl,
             entropy=r.ppo_entropy, seed=seed, bf16=self.cfg.model.train_bf16,
         )  # fmt: skip
-        return grpo_update(self.shared, self.tokenizer, prompts, texts, rewards, settings, quiet)
+        groups: dict[str, list[tuple[dict[str, Any], float]]] = {}
+        for x, reward in zip(rows, rewards, strict=True):
+            groups.setdefault(x["prompt_id"], []).append((x, reward))
+        return grpo_update(
+            self.shared,
+            self.tokenizer,
+            [g[0][0]["prompt"] for g in groups.values()],
+            [[x["text"] for x, _ in g] for g in groups.values()],
+            [[reward for _, reward in g] for g in groups.values()],
+            settings,
+            quiet,
+        )
