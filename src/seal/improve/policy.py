@@ -18,6 +18,7 @@ import torch
 from peft import PeftModel
 from safetensors.torch import load_file
 
+from seal import distributed
 from seal.adapters import load_adapter, lora_config, save_adapter
 from seal.config import SealConfig
 from seal.errors import SealError
@@ -75,11 +76,15 @@ class Policy:
         self.shared.set_adapter("policy")
 
     def save(self, out: Path) -> None:
-        """A PEFT adapter directory, or (full) a model directory ``from_pretrained`` loads."""
+        """A PEFT adapter directory, or (full) a model directory ``from_pretrained`` loads.
+        Launched distributed, rank 0 writes it and the others wait (every rank holds the
+        same weights; two writers would race to replace the directory)."""
         if not self.full:
             save_adapter(self.shared, "policy", out)
             return
-        out = Path(out)
+        distributed.on_main(lambda: self._save_full(Path(out)))
+
+    def _save_full(self, out: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         try:
