@@ -169,7 +169,8 @@ class CriticConfig(_Section):
     a number changed, labelled bad: right and wrong solutions of one problem that differ in
     a line, so the critic learns to rank a prompt's own samples."""
     consistency: float = Field(0.5, ge=0.0)
-    """Weight of the inconsistency penalty (symmetric KL between two judgings); 0 = off."""
+    """Weight of the inconsistency penalty (symmetric KL between two judgings); 0 = off
+    (``seal run``'s ``tiny-cpu`` preset: half the training time, AUROC no different)."""
     epochs: int = Field(4, ge=1)
     """Passes over the bootstrap examples (each judged twice, two prompt wordings, when
     the inconsistency penalty is on); ``seal run``'s ``tiny-cpu`` preset: 2."""
