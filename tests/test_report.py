@@ -71,12 +71,14 @@ def test_report_of_a_run_that_stopped(uninterrupted, tmp_path: Path) -> None:
     shutil.rmtree(half / "iter-02")
     metrics = json.loads((half / "iter-01" / "metrics.json").read_text())
     metrics.update(accepted=False, rejected_because="level 5 fell 0.54 -> 0.42")
+    metrics["seconds"]["train"] = "slow"  # hand-edited: shown as "-", not a crash
     (half / "iter-01" / "metrics.json").write_text(json.dumps(metrics))
     page = write_report(half)
     text = page.read_text()
     assert "did not finish" in text and "iter-1" in text and "seal run --resume" in text
     assert "rolled back: level 5 fell 0.54 -&gt; 0.42" in text  # the reason, escaped
     assert "<td>iteration 1</td>" in text and "<td>iteration 2</td>" not in text
+    assert "<th>train</th>" in text
     assert run_status(half)["status"] == "resumable"
     if CHROMIUM is not None:
         assert "<table" in _browser_dom(page)

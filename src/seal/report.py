@@ -353,9 +353,11 @@ def _time_rows(critic: Any, iterations: list[dict[str, Any]]) -> tuple[list[str]
     if not named:
         return None
     parts = list(dict.fromkeys(k for _, x in named for k in x))
-    rows = [
-        [n, *(_fmt(x.get(k), ".0f") for k in parts), _fmt(sum(x.values()), ".0f")] for n, x in named
-    ]
+
+    def total(x: dict[str, Any]) -> float:  # a hand-edited file may hold anything
+        return sum(v for v in x.values() if _fmt(v, "") != "-")
+
+    rows = [[n, *(_fmt(x.get(k), ".0f") for k in parts), _fmt(total(x), ".0f")] for n, x in named]
     return ["stage", *parts, "total"], rows
 
 
