@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/run_cost.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import markdown_table, report, run_child
+from seal.report import time_rows
 
 
 def one_run(root: Path, sets: list[str], timeout: float | None, keep: Path | None) -> dict:
@@ -43,8 +44,7 @@ def one_run(root: Path, sets: list[str], timeout: float | None, keep: Path | Non
     summary = json.loads((run / "summary.json").read_text())
     critic = json.loads((run / "critic-0" / "metrics.json").read_text())
     return {
-        "seconds": [("critic", critic.get("seconds") or {})]
-        + [(f"iter-{m['iteration']}", m.get("seconds") or {}) for m in summary["iterations"]],
+        "seconds": time_rows(critic, summary["iterations"]),
         "wall_s": wall,
         "peak_gb": peak,
         "stages": stages,
@@ -124,15 +124,9 @@ def main() -> None:
         )
         notes += f" Iterations (last run): {its}."
     if runs[-1].get("seconds"):  # inside the stages: what each part took (last run)
-        parts = list(dict.fromkeys(k for _, secs in runs[-1]["seconds"] for k in secs))
         table += "\n\nSeconds inside each stage (last run):\n\n" + markdown_table(
-            ["stage", *parts, "sum"],
-            [
-                [name, *(f"{secs[k]:.0f}" if k in secs else "-" for k in parts),
-                 f"{sum(secs.values()):.0f}"]
-                for name, secs in runs[-1]["seconds"]
-            ],
-        )  # fmt: skip
+            *runs[-1]["seconds"]
+        )
     report(
         "`seal run` cost: wall time and memory (tiny, default config)",
         table,

@@ -345,8 +345,10 @@ def _step_html(text: str, scores: list[float] | None) -> str:
     return "".join(out)
 
 
-def _time_rows(critic: Any, iterations: list[dict[str, Any]]) -> tuple[list[str], list] | None:
-    """Header and rows of seconds by stage part, or None for runs that did not record them."""
+def time_rows(critic: Any, iterations: list[dict[str, Any]]) -> tuple[list[str], list] | None:
+    """Header and rows of seconds by stage part (the critic bootstrap's, from its
+    ``metrics.json``, and each iteration's), or None for runs that did not record them; the
+    report and ``benchmarks/run_cost.py`` show them."""
     named = [("critic", _get(critic, "seconds"))]
     named += [(f"iteration {m.get('iteration')}", m.get("seconds")) for m in iterations]
     named = [(n, x) for n, x in named if isinstance(x, dict) and x]
@@ -464,7 +466,7 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
             "selection score orders right. Trained on: kept selections of every accepted "
             "iteration plus replayed easy-level references.</p>" + _table(head, rows)
         )
-    timing = _time_rows(critic, data["iterations"])
+    timing = time_rows(critic, data["iterations"])
     if timing:
         parts.append(
             "<h2>Where the time went (seconds)</h2>"
