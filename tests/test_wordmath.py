@@ -88,7 +88,24 @@ def test_solutions_have_distinct_right_forms() -> None:
     pcts = [p.solution for p in problems if "pct" in p.meta["ops"]]
     assert any("is left: " in s for s in pcts)
     assert any("/ 100 = " in s and "is left" not in s for s in pcts)
+    rates = [p.solution for p in problems if "rate" in p.meta["ops"]]
+    products = {
+        re.search(r": (\d+ \* \d+) = ", line).group(1)
+        for s in rates
+        for line in s.splitlines()
+        if " each make " in line or " per minute " in line
+    }
+    assert any(a.split(" * ") == b.split(" * ")[::-1] for a in products for b in products)
     assert generate(4, random.Random(11)) == generate(4, random.Random(11))
+
+
+def test_one_operation_between_sum_and_product() -> None:
+    """No reference adds and multiplies in one expression (``x = 53 + 9 * 6 = 107``): the
+    previous model got two thirds of its wrong lines there; the product gets its own
+    equation."""
+    for level in (1, 4):
+        for p in _take("train", level, 300):
+            assert not re.search(r"[+-] \d+ \* \d+", p.solution), p.solution
 
 
 def test_step_verifier_finds_the_wrong_step() -> None:

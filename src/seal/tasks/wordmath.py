@@ -307,10 +307,12 @@ def _apply(
         else:
             sentence = f"{b} workers each make {a} more {story.item}."  # type: ignore[attr-defined]
         r = x + d
+        # Two ways, each one operation per equation: a product and a sum in one expression
+        # (``x = 53 + 9 * 6 = 107``) was two thirds of the previous model's wrong lines.
         if way:
             eq = f"{a} * {b} = {d}, {var} = {x} + {d} = {r}."
         else:
-            eq = f"{var} = {x} + {a} * {b} = {r}."
+            eq = f"{b} * {a} = {d}, {var} = {d} + {x} = {r}."
         return _Step(op, sentence, eq, f"{r} - {d} = {x}", r)
     assert isinstance(n, int)
     sentence = story.phrase(op, n)
