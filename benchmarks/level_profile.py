@@ -4,12 +4,17 @@ Per wordmath level: greedy accuracy, maj@k and pass@k from k samples at temperat
 (what `seal eval --samples k` reports), the share of solution lines whose arithmetic is
 right (by `check_steps`, over greedy and sampled solutions), and the share of problems with
 at least two *distinct* right samples (what selection can keep beyond the greedy text).
+A second table says where wrong greedy solutions first leave the reference, by the
+operation of that step: an arithmetic slip, a wrong number carried or copied, or a wrong
+sentence restated.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python benchmarks/level_profile.py`
@@ -31,6 +36,29 @@ def line_accuracy(texts: list[str]) -> tuple[int, int]:
                 total += 1
                 right += bool(step.ok)
     return right, total
+
+
+def _value(line: str) -> str | None:
+    numbers = re.findall(r"-?\d+", line)
+    return numbers[-1] if numbers else None
+
+
+def first_slip(text: str, reference: str, ops: list[str]) -> tuple[str, str] | None:
+    """Where a solution first leaves the reference: ``(operation, kind)`` for the first line
+    whose value differs (the intro line is ``start``), kind ``sentence`` (it restates
+    another sentence), ``arithmetic`` (its equation is false) or ``operand`` (a true
+    equation on a wrong number); ``("answer", "answer")`` if every line agrees; None if the
+    solution never leaves it."""
+    got, ref = text.strip().splitlines(), reference.strip().splitlines()
+    names = ["start", *ops]
+    for i, op in enumerate(names, start=1):
+        line = got[i] if i < len(got) else ""
+        if _value(line) == _value(ref[i]):
+            continue
+        if line.partition(":")[0].strip() != ref[i].partition(":")[0].strip():
+            return op, "sentence"
+        return op, "arithmetic" if check_steps(line)[0].ok is False else "operand"
+    return None if _value(got[-1] if got else "") == _value(ref[-1]) else ("answer", "answer")
 
 
 def _span(text: str) -> list[int]:
@@ -57,6 +85,8 @@ def main() -> None:
     loaded = load_model(ModelConfig(name=args.model))
     sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=64)
     rows = []
+    slips: Counter[tuple[str, str]] = Counter()
+    steps_of: Counter[str] = Counter()
     for lv in levels:  # one level at a time: a row is printed as soon as it is measured
         task = WordMath(levels=[lv])
         problems = task.problems("test", args.problems)
@@ -65,6 +95,12 @@ def main() -> None:
             task, problems, sampler, SamplingConfig(), samples=k, quiet=True
         )
         m = summary["metrics"]
+        for p, r in zip(problems, results, strict=True):
+            steps_of.update(p.meta["ops"])
+            if not r.greedy_ok and p.solution:
+                slip = first_slip(r.greedy.text, p.solution, p.meta["ops"])
+                if slip:
+                    slips[slip] += 1
         texts = [r.greedy.text for r in results] + [s.text for r in results for s in r.samples]
         right, total = line_accuracy(texts)
         distinct = sum(
@@ -103,6 +139,30 @@ def main() -> None:
         f"problem on levels {args.sample_levels or args.levels} (the others greedy only). "
         "Lines right: solution lines whose every equation holds (`check_steps`), "
         "over greedy and sampled solutions."
+    )
+    kinds = ["arithmetic", "operand", "sentence"]
+    slip_rows = []
+    for op in sorted({op for op, _ in slips}, key=lambda o: -sum(slips[o, k] for k in kinds)):
+        n = sum(v for (o, _), v in slips.items() if o == op)
+        per = f"{100 * n / steps_of[op]:.2f}" if steps_of[op] else "-"
+        slip_rows.append([op, steps_of[op] or "-", n, per, *(slips[op, k] for k in kinds)])
+    table += "\n\n" + markdown_table(
+        [
+            "first slip at",
+            "steps of it (greedy)",
+            "wrong solutions",
+            "per 100 steps",
+            "arithmetic",
+            "wrong operand",
+            "wrong sentence",
+        ],
+        slip_rows,
+    )
+    notes += (
+        " Second table: where each wrong greedy solution first leaves the reference (the"
+        " first line whose value differs), by that step's operation; arithmetic: the line's"
+        " equation is false; wrong operand: a true equation on a number that is not the"
+        " sentence's or the previous line's; wrong sentence: it restates another sentence."
     )
     report("Level profile (tiny, wordmath)", table, notes, append=not args.no_append)
 

@@ -4,12 +4,16 @@ one-line error for a directory that is not one."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from benchmarks.level_profile import first_slip
+
+from seal.tasks.wordmath import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -194,3 +198,22 @@ def test_efficacy_names_bad_arguments_before_running_anything(tmp_path: Path) ->
                              text=True, cwd=ROOT, timeout=120)  # fmt: skip
         assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr
         assert message in out.stderr
+
+
+def test_level_profile_finds_where_a_solution_first_leaves_the_reference() -> None:
+    p = generate(3, random.Random(5))  # Dan 43; Ruth = 43 - 13 = 30; Amy = 30 * 4 = 120; ...
+    ops, lines = p.meta["ops"], p.solution.splitlines()
+
+    def edit(i: int, line: str) -> str:
+        return "\n".join([*lines[:i], line, *lines[i + 1 :]])
+
+    assert first_slip(p.solution, p.solution, ops) is None
+    assert first_slip(edit(3, lines[3].replace("= 120", "= 121")), p.solution, ops) == (
+        ops[1],
+        "arithmetic",
+    )
+    assert first_slip(edit(3, lines[3].replace("30 * 4 = 120", "31 * 4 = 124")), p.solution, ops) \
+        == (ops[1], "operand")  # fmt: skip
+    assert first_slip(edit(3, lines[2]), p.solution, ops) == (ops[1], "sentence")
+    assert first_slip(edit(len(lines) - 1, "#### 1"), p.solution, ops) == ("answer", "answer")
+    assert first_slip("", p.solution, ops) == ("start", "sentence")
