@@ -122,22 +122,20 @@ def main() -> None:
         )
         print(rows[-1], flush=True)
     k = args.samples
-    table = markdown_table(
-        [
-            "level (steps)",
-            "problems",
-            "greedy %",
-            f"maj@{k} %",
-            f"pass@{k} %",
-            "lines right %",
-            f">= 2 distinct right of {k} %",
-        ],
-        rows,
-    )
+    headers = ["level (steps)", "problems", "greedy %", f"maj@{k} %", f"pass@{k} %"]
+    headers += ["lines right %", f">= 2 distinct right of {k} %"]
+    if k == 1:  # greedy only: no sampled columns
+        headers, rows = headers[:3] + headers[5:6], [r[:3] + r[5:6] for r in rows]
+    table = markdown_table(headers, rows)
     notes = (
-        f"Model `{args.model}`, wordmath test split, {k} samples at temperature 1.0 per "
-        f"problem on levels {args.sample_levels or args.levels} (the others greedy only). "
-        "Lines right: solution lines whose every equation holds (`check_steps`), "
+        f"Model `{args.model}`, wordmath test split, "
+        + (
+            f"{k} samples at temperature 1.0 per problem on levels "
+            f"{args.sample_levels or args.levels} (the others greedy only). "
+            if k > 1
+            else "greedy only. "
+        )
+        + "Lines right: solution lines whose every equation holds (`check_steps`), "
         "over greedy and sampled solutions."
     )
     kinds = ["arithmetic", "operand", "sentence"]
