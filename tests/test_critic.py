@@ -119,7 +119,9 @@ def test_micro_batches_give_the_same_gradient(tiny) -> None:
     assert all("critic" in k for k in grads[0])
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
     for k, g in grads[0].items():
-        assert torch.allclose(g, grads[1][k], atol=1e-7, rtol=1e-4), k
+        # float32 summation order differs by micro-batch: equal up to ~1e-6 of the scale
+        err = (g - grads[1][k]).abs().max().item()
+        assert err <= 1e-5 * g.abs().max().item(), (k, err)
 
 
 def test_save_load_roundtrip_and_mismatch(peft_model, tiny, tmp_path: Path) -> None:

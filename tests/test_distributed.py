@@ -196,8 +196,9 @@ def _same_run(a: Path, b: Path) -> None:
         ]
         ca, cb = (pq.read_table(d / it / "samples.parquet").to_pylist() for d in (a, b))
         assert [r["text"] for r in ca] == [r["text"] for r in cb]
-        # after a critic update on 2 ranks (summation order) p(good) differs by up to 1.4e-5
-        assert [r["p_good"] for r in cb] == pytest.approx([r["p_good"] for r in ca], abs=5e-5)
+        # after a critic update on 2 ranks (summation order) p(good) differs a little: up to
+        # 1.4e-5 with the previous embedded model, 1.1e-4 with the current one
+        assert [r["p_good"] for r in cb] == pytest.approx([r["p_good"] for r in ca], abs=5e-4)
     assert list(json.loads((a / "manifest.json").read_text())["stages"]) == list(
         json.loads((b / "manifest.json").read_text())["stages"]
     )
