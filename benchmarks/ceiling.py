@@ -41,19 +41,26 @@ def gold(levels: list[int], per_level: int, task: WordMath) -> list[tuple[str, s
     ]
 
 
-def recipe(text: str, run: RunConfig) -> dict:
-    """``lora`` or ``full``, then ``:key=value`` settings (lr, epochs, r): one update recipe.
-    The loop's own (``run.sft_lr`` or the mode's default, ``run.sft_epochs``) fills the gaps."""
+def recipe(text: str, run: RunConfig, easy: str) -> dict:
+    """``lora`` or ``full``, then ``:key=value`` settings (lr, epochs, r, replay, easy): one
+    update recipe. The loop's own (``run.sft_lr`` or the mode's default, ``run.sft_epochs``,
+    ``run.replay``) and ``--easy`` fill the gaps."""
     kind, *pairs = text.split(":")
     if kind not in ("lora", "full"):
         raise SystemExit(f"recipe {text!r}: start with lora or full, e.g. lora:lr=0.001:epochs=3")
     lr = run.sft_lr or (FULL_LR if kind == "full" else LORA_LR)
-    out = {"kind": kind, "lr": lr, "epochs": run.sft_epochs, "r": 16}
+    out = {"kind": kind, "lr": lr, "epochs": run.sft_epochs, "r": 16, "replay": run.replay}
+    out["easy"] = easy
     for pair in pairs:
         key, _, value = pair.partition("=")
-        if key not in ("lr", "epochs", "r") or not value:
-            raise SystemExit(f"recipe {text!r}: settings are lr=, epochs= and r=")
-        out[key] = float(value) if key == "lr" else int(value)
+        if key not in ("lr", "epochs", "r", "replay", "easy") or not value:
+            raise SystemExit(f"recipe {text!r}: settings are lr=, epochs=, r=, replay= and easy=")
+        parse = {"lr": float, "replay": float, "easy": str}.get(key, int)
+        try:
+            out[key] = parse(value)
+            _levels(out["easy"])
+        except ValueError:
+            raise SystemExit(f"recipe {text!r}: {key}={value!r} is not a valid value") from None
     return out
 
 
@@ -66,23 +73,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="tiny")
     ap.add_argument("--levels", default="1-7", help="evaluated levels, e.g. 1-7")
-    ap.add_argument("--frontier", default="5", help="levels whose gold solutions are used")
+    ap.add_argument(
+        "--frontier",
+        default="6",
+        help="levels whose gold solutions are used (the first above "
+        "the embedded model's pre-training, 1-5)",
+    )
     ap.add_argument("--sizes", default="150,300", help="gold examples per variant")
-    ap.add_argument("--easy", default="1-4", help="levels whose references are replayed")
+    ap.add_argument("--easy", default="1-5", help="levels whose references are replayed")
     ap.add_argument("--test-per-level", type=int, default=200)
     ap.add_argument(
         "--recipe",
         action="append",
         default=[],
-        help="another update recipe, run on the largest size with replay: lora or full, then "
-        ":lr=, :epochs=, :r= (e.g. full:lr=0.0001:epochs=3); repeatable",
+        help="another update recipe, run on the largest size: lora or full, then :lr=, "
+        ":epochs=, :r=, :replay= (references per gold example), :easy= (their levels) "
+        "(e.g. full:lr=0.0001:replay=3:easy=4-5); repeatable",
     )
     ap.add_argument("--skip-sizes", action="store_true", help="only the --recipe rows")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
     run = RunConfig()
-    levels, frontier, easy = _levels(args.levels), _levels(args.frontier), _levels(args.easy)
+    levels, frontier = _levels(args.levels), _levels(args.frontier)
     hard = levels[-2:]
     task = WordMath(levels=levels)
     test = task.problems("test", args.test_per_level)
@@ -102,18 +115,19 @@ def main() -> None:
         return {int(lv): 100 * m["accuracy"] for lv, m in summary["by_level"].items()}
 
     probe = load_model(ModelConfig(name=args.model)).model
-    loop = recipe(finetune_mode(SealConfig(), base_parameters(probe)), run)
+    loop = recipe(finetune_mode(SealConfig(), base_parameters(probe)), run, args.easy)
     del probe
     sizes = [int(s) for s in args.sizes.split(",")]
-    variants = [("base (no fine-tuning)", 0, 0.0, loop)]
+    variants = [("base (no fine-tuning)", 0, {**loop, "replay": 0.0})]
     for n in [] if args.skip_sizes else sizes:
-        variants += [(f"gold L{args.frontier} x{n}", n, 0.0, loop)]
-        variants += [(f"gold L{args.frontier} x{n} + replay x{run.replay:g}", n, run.replay, loop)]
+        variants += [(f"gold L{args.frontier} x{n}", n, {**loop, "replay": 0.0})]
+        variants += [(f"gold L{args.frontier} x{n} + replay x{run.replay:g}", n, loop)]
     for text in args.recipe:
-        how, n = recipe(text, run), sizes[-1]
-        variants += [(f"gold L{args.frontier} x{n} + replay, {text}", n, run.replay, how)]
+        how, n = recipe(text, run, args.easy), sizes[-1]
+        variants += [(f"gold L{args.frontier} x{n}, {text}", n, how)]
     rows, base = [], None
-    for name, n, replay, how in variants:
+    for name, n, how in variants:
+        replay, easy = how["replay"], _levels(how["easy"])
         model, tokenizer = fresh(how)
         start = time.perf_counter()
         pairs = gold(frontier, -(-n // len(frontier)), task)[:n] if n else []
@@ -140,8 +154,8 @@ def main() -> None:
         f"Unless the row names another recipe, the loop's own update: {loop['kind']} "
         f"(`run.finetune` auto), lr {loop['lr']:g} x {loop['epochs']} epochs; full = every "
         "weight trained, lora = a fresh LoRA policy adapter (r=16 unless given); replay = "
-        "reference solutions of levels "
-        f"{args.easy} per gold example (`run.replay`). Issue 17's headroom target: +80% "
+        f"reference solutions of levels {args.easy} (unless the row says) per gold example "
+        "(`run.replay`). Issue 17's headroom target: +80% "
         "relative on the two hardest evaluated levels with no level down more than 2 points."
     )
     report(

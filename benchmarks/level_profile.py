@@ -135,8 +135,8 @@ def main() -> None:
             if k > 1
             else "greedy only. "
         )
-        + "Lines right: solution lines whose every equation holds (`check_steps`), "
-        "over greedy and sampled solutions."
+        + "Lines right: solution lines whose every equation holds (`check_steps`), over "
+        + ("greedy and sampled solutions." if k > 1 else "greedy solutions.")
     )
     kinds = ["arithmetic", "operand", "sentence"]
     slip_rows = []

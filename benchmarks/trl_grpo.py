@@ -73,9 +73,9 @@ def main() -> None:
     ap.add_argument("--critic", help="critic adapter directory (for --reward critic)")
     ap.add_argument("--minutes", type=float, default=8.0, help="training wall time")
     ap.add_argument(
-        "--levels", default="5", help="levels of the training prompts (seal run's frontier)"
+        "--levels", default="6", help="levels of the training prompts (seal run's frontier)"
     )
-    ap.add_argument("--eval-levels", default="1-6", help="the tiny-cpu preset's eval.levels")
+    ap.add_argument("--eval-levels", default="1-7", help="the tiny-cpu preset's eval.levels")
     ap.add_argument(
         "--prompts", type=int, default=240, help="train prompts per level (seal run: 48 x 5)"
     )

@@ -78,14 +78,14 @@ def test_ceiling_recipe_fills_the_loops_settings_and_rejects_typos() -> None:
     from seal.config import RunConfig
 
     run = RunConfig()
-    assert recipe("lora", run) == {"kind": "lora", "lr": 5e-4, "epochs": run.sft_epochs,
-                                   "r": 16}  # fmt: skip
-    assert recipe("full", run)["lr"] == 1e-4  # each mode's own default learning rate
-    assert recipe("full:lr=0.0001:epochs=3", run) == {"kind": "full", "lr": 1e-4, "epochs": 3,
-                                                      "r": 16}  # fmt: skip
-    for bad in ("qlora", "lora:lr", "lora:steps=3"):
+    assert recipe("lora", run, "1-5") == {"kind": "lora", "lr": 5e-4, "epochs": run.sft_epochs,
+                                          "r": 16, "replay": run.replay, "easy": "1-5"}  # fmt: skip
+    assert recipe("full", run, "1-5")["lr"] == 1e-4  # each mode's own default learning rate
+    assert recipe("full:lr=0.0001:epochs=3:replay=3:easy=4-5", run, "1-5") == {
+        "kind": "full", "lr": 1e-4, "epochs": 3, "r": 16, "replay": 3.0, "easy": "4-5"}  # fmt: skip
+    for bad in ("qlora", "lora:lr", "lora:steps=3", "full:replay=lots", "full:easy=four"):
         try:
-            recipe(bad, run)
+            recipe(bad, run, "1-5")
         except SystemExit as err:
             assert bad in str(err)
         else:

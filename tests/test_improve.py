@@ -7,7 +7,7 @@ import torch
 
 from seal.adapters import with_adapters
 from seal.errors import SealError
-from seal.improve.finetune import sft
+from seal.improve.finetune import epoch_batches, sft
 from seal.improve.select import Candidate, select_top_k
 from seal.precision import clip_or_stop
 
@@ -49,6 +49,20 @@ def test_sft_raises_likelihood_of_targets(tiny) -> None:
     losses = sft(model, tok, pairs, epochs=3, lr=3e-3, batch_size=4, quiet=True)
     assert losses[-1] < losses[0]
     assert nll() < before
+
+
+def test_epoch_batches_mix_lengths_unless_asked_to_sort() -> None:
+    import random
+
+    # 40 examples of two lengths (two levels), in blocks as a loop's data arrives
+    examples = [([1] * 5, [2] * n) for n in [3] * 24 + [30] * 16]
+    mixed = epoch_batches(examples, 8, random.Random(0))
+    assert sorted(map(len, mixed)) == [8] * 5
+    assert sorted(x for b in mixed for x in b) == sorted(examples)  # each example once
+    assert any(len({len(c) for _, c in b}) == 2 for b in mixed)  # some batch has both
+    by_length = epoch_batches(examples, 8, random.Random(0), mixed=False)
+    assert all(len({len(c) for _, c in b}) == 1 for b in by_length)
+    assert epoch_batches(examples, 8, random.Random(0)) == mixed  # seeded: every rank alike
 
 
 def test_group_advantages() -> None:
@@ -140,6 +154,20 @@ def test_frontier_follows_validation(accuracy: dict[int, float], levels: list[in
     chosen = choose_levels(accuracy, low=0.05, high=0.9, width=2)
     assert chosen.levels == levels
     assert chosen.reason
+
+
+def test_climbed_reads_the_sampled_levels_only() -> None:
+    from seal.improve.frontier import climbed
+
+    def val(**acc: float) -> dict:
+        return {"by_level": {k[1:]: {"accuracy": v} for k, v in acc.items()}}
+
+    before = val(L1=1.0, L5=0.9, L6=0.26, L7=0.07)
+    assert climbed(before, val(L1=0.98, L5=0.88, L6=0.29, L7=0.05), [6])  # overall down
+    assert not climbed(before, val(L1=1.0, L5=0.95, L6=0.26, L7=0.07), [6])  # not the frontier
+    assert climbed(before, val(L1=1.0, L5=0.88, L6=0.26, L7=0.09), [6, 7])  # their mean
+    assert not climbed(before, val(L1=1.0), [6])  # a level not measured is no gain
+    assert not climbed({}, {}, [])  # tasks without levels: the overall accuracy decides
 
 
 def test_kept_data_accumulates_and_replays(tmp_path) -> None:

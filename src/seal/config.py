@@ -204,8 +204,9 @@ class RunConfig(_Section):
     frontier_high: float = Field(0.9, ge=0.0, le=1.0)
     """Levels whose validation accuracy lies in [frontier_low, frontier_high] are partly
     solved: where self-training can add ability. Under ~15% a level's samples are almost
-    all wrong and the critic cannot pick the few right ones (the embedded model's level 6
-    at 4-7%: 1-2 right in 25-27 critic selections), so the loop would train on errors."""
+    all wrong and the critic cannot pick the few right ones (the previous embedded model's
+    level 6 at 4-7%: 1-2 right in 25-27 critic selections), so the loop would train on
+    errors."""
     frontier_width: int = Field(1, ge=1)
     """Most levels sampled per iteration (the hardest ones in the band, then the ones just
     above it). 1 (one level, 48 prompts): the oracle climbs at every seed (75.4 median on
@@ -257,9 +258,13 @@ class RunConfig(_Section):
     start on everything kept (ReST-EM). Measured on the CPU, seed 0 (BENCHMARKS.md):
     71.9 -> 77.6 in 18.5 min at 1.9 GB peak against 71.9 -> 77.7 in 28.7 min at 3.45 GB
     (the data and each round's fine-tuning grew 206 -> 1,146 examples over 5 rounds)."""
-    replay: float = Field(1.0, ge=0.0)
+    replay: float = Field(3.0, ge=0.0)
     """Reference solutions of the levels below the frontier (the original data) replayed
-    per selected solution trained on, so easy levels are not traded for hard ones; 0 = none."""
+    per selected solution trained on, so easy levels are not traded for hard ones; 0 = none.
+    3 (default): on the embedded model, 300 gold level-6 solutions with 1 replayed per
+    solution lifted level 6 29.5 -> 48.0 and let level 5 fall to 67.0; with 3, level 6
+    -> 55.0, level 5 -> 79.5 (`benchmarks/ceiling.py`); in `seal run`, 3 with batches of
+    mixed levels took level 6 from +2.5 points (1, length-sorted) to +8.5 (BENCHMARKS.md)."""
     finetune: Literal["auto", "lora", "full"] = "auto"
     """lora: the policy is a LoRA adapter on the shared base (any model size). full: a
     second full copy of the base trained whole (small models: twice the weights in memory);
@@ -290,7 +295,10 @@ class RunConfig(_Section):
     wide enough for the noise of 100 problems per level, narrow enough to catch a level
     traded away (a run on mostly wrong level-5 selections lost 12 points there)."""
     patience: int = Field(2, ge=1)
-    """Stop after this many iterations in a row without a validation gain. 3 was tried: the
+    """Stop after this many iterations in a row without a validation gain: overall, or on
+    the levels the iteration sampled (the frontier can climb while the overall accuracy,
+    mostly levels already solved, moves by noise: a run stopped at round 3 with level 6
+    rising 26 -> 27 -> 29 -> 33 and the overall 74.3 -> 74.3 -> 74.0). 3 was tried: the
     default run on 2 CPU threads then went on to a 4th round that did not gain either (+4
     min, same result; BENCHMARKS.md)."""
     report_to: list[str] = []
@@ -305,7 +313,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "critic.problems_per_level": 24,
         "critic.epochs": 2,
         "critic.consistency": 0.0,
-        "eval.levels": [1, 2, 3, 4, 5, 6],
+        "eval.levels": [1, 2, 3, 4, 5, 6, 7],
     },
     "paper": {
         "run.samples": 500,
@@ -321,8 +329,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 """Named bundles of overrides for ``seal run``: ``tiny-cpu`` (the default: a half-size
 critic bootstrap without the inconsistency penalty, which halves its training and measured
 no different twice (held-out AUROC 0.875 without, 0.872 with; BENCHMARKS.md), and wordmath
-levels 1-6 evaluated: the embedded model is at 1-2% on levels 7-8, noise that would cost
-time) and ``paper`` (the seed's setting:
+levels 1-7 evaluated: the embedded model's edge is levels 6-7 (29.5% and 4.5% greedy), and
+level 8 would be noise that costs time) and ``paper`` (the seed's setting:
 N = 500, top-k = 50, 1000 bootstrap samples per task, 200 labels, 5 iterations) for GPUs."""
 
 

@@ -1,7 +1,8 @@
 """Supervised fine-tuning of the active adapter on (prompt, completion) pairs.
 
 Loss on completion tokens only (the prompt is context), completions end with EOS so the
-model learns to stop, AdamW weight decay is the L2 term, batches are length-sorted.
+model learns to stop, AdamW weight decay is the L2 term, batches are drawn at random (each
+holds several levels).
 
 Launched distributed (``seal.distributed``), every rank forms the same batches and trains on
 its share of each; a batch's loss is the sum of its completion tokens' losses over all
@@ -12,6 +13,7 @@ take the steps one process takes.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +36,23 @@ def token_loss_sum(model: PreTrainedModel, ids, mask, labels) -> torch.Tensor:
     )
 
 
+def epoch_batches(
+    examples: list[Any], batch_size: int, rng: random.Random, mixed: bool = True
+) -> list[list[Any]]:
+    """One epoch's batches of ``(prompt ids, completion ids)`` examples, in random order.
+    mixed: the examples shuffled, so a batch holds several levels (fine-tuning on one
+    length per batch pulls each step towards that length); otherwise sorted by length
+    first (less padding)."""
+    if mixed:
+        order = list(examples)
+        rng.shuffle(order)
+    else:
+        order = sorted(examples, key=lambda pc: len(pc[0]) + len(pc[1]))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
 def sft(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -45,8 +64,11 @@ def sft(
     seed: int = 0,
     quiet: bool = False,
     bf16: str = "auto",
+    mixed: bool = True,
 ) -> list[float]:
-    """Train the model's trainable parameters in place; returns the mean loss per epoch."""
+    """Train the model's trainable parameters in place; returns the mean loss per epoch.
+    ``mixed``: batches of examples in random order (levels mixed in every batch); False:
+    length-sorted batches (less padding, one length per batch), shuffled."""
     if not pairs:
         return []
     rng = random.Random(seed)
@@ -68,9 +90,7 @@ def sft(
     quiet = quiet or not distributed.is_main()
     with progress_bar("fine-tuning", total=epochs * n_batches, unit="steps", quiet=quiet) as bar:
         for _ in range(epochs):
-            order = sorted(encoded, key=lambda pc: len(pc[0]) + len(pc[1]))
-            batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-            rng.shuffle(batches)
+            batches = epoch_batches(encoded, batch_size, rng, mixed)
             total, count = 0.0, 0
             for batch in batches:
                 # tokens learned in this batch on every rank: the loss's denominator

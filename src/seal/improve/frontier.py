@@ -55,3 +55,12 @@ def level_accuracy(summary: dict[str, Any]) -> dict[int, float]:
         if str(k).isdigit():
             out[int(k)] = v["accuracy"]
     return out
+
+
+def climbed(before: dict[str, Any], after: dict[str, Any], levels: list[int]) -> bool:
+    """Whether validation ``after`` is above ``before`` on ``levels`` (their mean accuracy):
+    the frontier an iteration sampled can climb while the overall accuracy, mostly levels
+    already solved, moves by noise only."""
+    a, b = level_accuracy(after), level_accuracy(before)
+    levels = [lv for lv in levels if lv in a and lv in b]
+    return bool(levels) and sum(a[lv] for lv in levels) > sum(b[lv] for lv in levels)

@@ -31,7 +31,7 @@ from seal.evaluate import evaluate
 from seal.improve.accept import accept
 from seal.improve.candidates import make_candidates, score_candidates
 from seal.improve.examples import report_examples
-from seal.improve.frontier import Frontier, choose_levels, level_accuracy
+from seal.improve.frontier import Frontier, choose_levels, climbed, level_accuracy
 from seal.improve.guards import hacking_signal
 from seal.improve.kept import kept_pairs, replay_levels, replay_pairs
 from seal.improve.policy import Policy
@@ -258,7 +258,7 @@ class Loop:
         for it in range(1, r.iterations + 1):
             d = self.run.path / f"iter-{it:02d}"
             m = self.stage_iteration(it, d, current, kept_dirs, last_good)
-            last_good = d
+            last_good, before = d, current
             history.append(m)
             if m["accepted"]:
                 kept_dirs.append(d)
@@ -269,8 +269,9 @@ class Loop:
             )  # fmt: skip
             tracker.log(tracking.iteration_record(m), step=it)
             val_acc = m["validation"]["metrics"]["accuracy"]
-            best_val, stale = (val_acc, 0) if m["accepted"] and val_acc > best_val else (
-                best_val, stale + 1)  # fmt: skip
+            gained = val_acc > best_val or climbed(before, current, m["frontier"]["levels"])
+            stale = 0 if m["accepted"] and gained else stale + 1
+            best_val = max(best_val, val_acc) if m["accepted"] else best_val
             if not self.quiet:
                 console.print(
                     f"iteration {it}: validation {val_acc:.3f} "
