@@ -264,7 +264,8 @@ class RunConfig(_Section):
     3 (default): on the embedded model, 300 gold level-6 solutions with 1 replayed per
     solution lifted level 6 29.5 -> 48.0 and let level 5 fall to 67.0; with 3, level 6
     -> 55.0, level 5 -> 79.5 (`benchmarks/ceiling.py`); in `seal run`, 3 with batches of
-    mixed levels took level 6 from +2.5 points (1, length-sorted) to +8.5 (BENCHMARKS.md)."""
+    mixed levels took level 6 from +2.5 points (1, length-sorted) to +5 (+8.5 cut at 3
+    rounds; BENCHMARKS.md, 2026-11-27)."""
     finetune: Literal["auto", "lora", "full"] = "auto"
     """lora: the policy is a LoRA adapter on the shared base (any model size). full: a
     second full copy of the base trained whole (small models: twice the weights in memory);
