@@ -119,9 +119,11 @@ def test_micro_batches_give_the_same_gradient(tiny) -> None:
     assert all("critic" in k for k in grads[0])
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
     for k, g in grads[0].items():
-        # float32 summation order differs by micro-batch: equal up to ~1e-6 of the scale
+        # float32 summation order differs by micro-batch and by CPU kernel: up to ~3e-5 of a
+        # tensor's scale seen (3.9e-7 on a max of 0.014); a wrong micro-batch weighting errs
+        # by tens of percent
         err = (g - grads[1][k]).abs().max().item()
-        assert err <= 1e-5 * g.abs().max().item(), (k, err)
+        assert err <= 1e-4 * g.abs().max().item(), (k, err)
 
 
 def test_save_load_roundtrip_and_mismatch(peft_model, tiny, tmp_path: Path) -> None:
