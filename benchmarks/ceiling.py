@@ -49,16 +49,16 @@ def recipe(text: str, run: RunConfig, easy: str) -> dict:
     if kind not in ("lora", "full"):
         raise SystemExit(f"recipe {text!r}: start with lora or full, e.g. lora:lr=0.001:epochs=3")
     lr = run.sft_lr or (FULL_LR if kind == "full" else LORA_LR)
-    out = {"kind": kind, "lr": lr, "epochs": run.sft_epochs, "r": 16, "replay": run.replay}
-    out["easy"] = easy
+    out = {"kind": kind, "lr": lr, "epochs": run.sft_epochs, "r": 16, "replay": run.replay,
+           "easy": easy}  # fmt: skip
+    parsers = {"lr": float, "epochs": int, "r": int, "replay": float, "easy": str}
     for pair in pairs:
         key, _, value = pair.partition("=")
-        if key not in ("lr", "epochs", "r", "replay", "easy") or not value:
+        if key not in parsers or not value:
             raise SystemExit(f"recipe {text!r}: settings are lr=, epochs=, r=, replay= and easy=")
-        parse = {"lr": float, "replay": float, "easy": str}.get(key, int)
         try:
-            out[key] = parse(value)
-            _levels(out["easy"])
+            out[key] = parsers[key](value)
+            _levels(out["easy"])  # a typo in easy= fails here, not after the first variant
         except ValueError:
             raise SystemExit(f"recipe {text!r}: {key}={value!r} is not a valid value") from None
     return out
