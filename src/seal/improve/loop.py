@@ -269,7 +269,7 @@ class Loop:
             )  # fmt: skip
             tracker.log(tracking.iteration_record(m), step=it)
             val_acc = m["validation"]["metrics"]["accuracy"]
-            gained = val_acc > best_val or climbed(before, current, m["frontier"]["levels"])
+            gained = val_acc > best_val or climbed(before, m["validation"], m["frontier"]["levels"])
             stale = 0 if m["accepted"] and gained else stale + 1
             best_val = max(best_val, val_acc) if m["accepted"] else best_val
             if not self.quiet:
