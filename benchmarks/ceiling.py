@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/ceiling.py`
 
 import torch
 
-from benchmarks.common import markdown_table, report
+from benchmarks.common import level_list, markdown_table, report
 from seal.adapters import with_adapters
 from seal.config import ModelConfig, RunConfig, SamplingConfig, SealConfig
 from seal.evaluate import evaluate
@@ -58,15 +58,10 @@ def recipe(text: str, run: RunConfig, easy: str) -> dict:
             raise SystemExit(f"recipe {text!r}: settings are lr=, epochs=, r=, replay= and easy=")
         try:
             out[key] = parsers[key](value)
-            _levels(out["easy"])  # a typo in easy= fails here, not after the first variant
         except ValueError:
             raise SystemExit(f"recipe {text!r}: {key}={value!r} is not a valid value") from None
+    level_list(out["easy"], f"recipe {text!r}: easy=")  # a typo fails here, not after a variant
     return out
-
-
-def _levels(text: str) -> list[int]:
-    lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
 
 
 def main() -> None:
@@ -95,7 +90,7 @@ def main() -> None:
     args = ap.parse_args()
 
     run = RunConfig()
-    levels, frontier = _levels(args.levels), _levels(args.frontier)
+    levels, frontier = level_list(args.levels), level_list(args.frontier, "--frontier")
     hard = levels[-2:]
     task = WordMath(levels=levels)
     test = task.problems("test", args.test_per_level)
@@ -127,7 +122,7 @@ def main() -> None:
         variants += [(f"gold L{args.frontier} x{n}, {text}", n, how)]
     rows, base = [], None
     for name, n, how in variants:
-        replay, easy = how["replay"], _levels(how["easy"])
+        replay, easy = how["replay"], level_list(how["easy"])
         model, tokenizer = fresh(how)
         start = time.perf_counter()
         pairs = gold(frontier, -(-n // len(frontier)), task)[:n] if n else []

@@ -15,6 +15,9 @@ from pathlib import Path
 
 import torch
 
+from seal.errors import SealError
+from seal.tasks.levels import parse_levels
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -103,3 +106,11 @@ def iteration_candidates(run: Path, iteration: int) -> list[dict]:
     if not path.is_file():
         raise SystemExit(f"error: {path} does not exist: give a run directory with that iteration")
     return pq.read_table(path).to_pylist()
+
+
+def level_list(text: str, what: str = "--levels") -> list[int]:
+    """``5``, ``1-7``, ``4,5``: `seal.tasks.levels.parse_levels`, a one-line exit on a typo."""
+    try:
+        return parse_levels(text, what)
+    except SealError as err:
+        raise SystemExit(f"error: {err}") from None

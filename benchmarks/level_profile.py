@@ -20,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python benchmarks/level_profile.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import markdown_table, report
+from benchmarks.common import level_list, markdown_table, report
 from seal.config import ModelConfig, SamplingConfig
 from seal.evaluate import evaluate
 from seal.generation.hf import HFSampler
@@ -61,11 +61,6 @@ def first_slip(text: str, reference: str, ops: list[str]) -> tuple[str, str] | N
     return None if _value(got[-1] if got else "") == _value(ref[-1]) else ("answer", "answer")
 
 
-def _span(text: str) -> list[int]:
-    lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="tiny")
@@ -80,8 +75,10 @@ def main() -> None:
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
-    levels = _span(args.levels)
-    sampled = set(_span(args.sample_levels) if args.sample_levels else levels)
+    levels = level_list(args.levels)
+    sampled = set(levels)
+    if args.sample_levels:
+        sampled = set(level_list(args.sample_levels, "--sample-levels"))
     loaded = load_model(ModelConfig(name=args.model))
     sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=64)
     rows = []

@@ -16,7 +16,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python benchmarks/search.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import markdown_table, report
+from benchmarks.common import level_list, markdown_table, report
 from seal.config import load_config
 from seal.critic.service import load_critic, train_and_save
 from seal.generation.hf import HFSampler
@@ -50,7 +50,7 @@ def main() -> None:
         print(f"critic trained in {time.perf_counter() - t:.0f}s -> {args.critic}", flush=True)
     critic = load_critic(args.critic)
     sampler = HFSampler(critic.model, critic.tokenizer, batch_size=64)
-    task = get_task("wordmath", levels=[int(x) for x in args.levels.split(",")])
+    task = get_task("wordmath", levels=level_list(args.levels))
     problems = task.problems("test", args.limit)
     rows = []
     for name, settings in SETTINGS.items():

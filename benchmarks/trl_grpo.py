@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/trl_grpo.py`
 
 import torch
 
-from benchmarks.common import markdown_table, report
+from benchmarks.common import level_list, markdown_table, report
 from seal.adapters import load_adapter, lora_config, with_adapters
 from seal.config import ModelConfig, RunConfig, SamplingConfig
 from seal.critic.model import Critic
@@ -30,17 +30,6 @@ from seal.evaluate import evaluate
 from seal.generation.hf import HFSampler
 from seal.models import load_model
 from seal.tasks.wordmath import WordMath
-
-
-def _levels(text: str) -> list[int]:
-    """``5``, ``1-6`` or ``4,5``; a one-line exit for anything else."""
-    lo, _, hi = text.partition("-")
-    try:
-        if "-" in text:
-            return list(range(int(lo), int(hi) + 1))
-        return [int(x) for x in text.split(",")]
-    except ValueError:
-        raise SystemExit(f"error: levels {text!r}: give 5, 1-6 or 4,5") from None
 
 
 def verifier_reward(task: WordMath):
@@ -93,7 +82,7 @@ def main() -> None:
         raise SystemExit("error: --minutes, --prompts, --generations, --batch-prompts must be > 0")
 
     run = RunConfig()
-    train_task = WordMath(levels=_levels(args.levels))
+    train_task = WordMath(levels=level_list(args.levels))
     problems = train_task.problems("train", args.prompts)
     data = Dataset.from_list(
         [
@@ -153,7 +142,7 @@ def main() -> None:
     seconds = time.perf_counter() - start
     steps = trainer.state.global_step
 
-    task = WordMath(levels=_levels(args.eval_levels))
+    task = WordMath(levels=level_list(args.eval_levels, "--eval-levels"))
     test = task.problems("test", args.test_per_level)
 
     def score(model) -> dict[int, float]:

@@ -26,6 +26,7 @@ from seal import distributed, progress
 from seal.config import SealConfig, dump_config, load_config, parse_set
 from seal.errors import SealError
 from seal.outputs import check_output_dir, check_output_file, check_output_files
+from seal.tasks.levels import parse_levels
 
 # rich_markup_mode=None: help text is plain text (``mmlu[/subject]`` is not a Rich tag).
 # No no_args_is_help: a bare ``seal`` is click's one-line "Missing command" usage error.
@@ -52,14 +53,7 @@ ForceOpt = Annotated[bool, typer.Option(help="Replace an existing output.")]
 
 
 def _levels(text: str | None) -> list[int] | None:
-    if text is None:
-        return None
-    try:
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise SealError(
-            f"--levels expects comma-separated integers such as 4,5, got {text!r}"
-        ) from None
+    return None if text is None else parse_levels(text, "--levels")
 
 
 def _config(
@@ -150,7 +144,7 @@ def eval_cmd(
     shots: Annotated[
         int | None, typer.Option(help="Worked examples (default: the task's).")
     ] = None,
-    levels: Annotated[str | None, typer.Option(help="Comma-separated wordmath levels.")] = None,
+    levels: Annotated[str | None, typer.Option(help="wordmath levels: 5, 1-7 or 4,5.")] = None,
     data: Annotated[
         Path | None,
         typer.Option(
