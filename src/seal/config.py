@@ -258,14 +258,16 @@ class RunConfig(_Section):
     start on everything kept (ReST-EM). Measured on the CPU, seed 0 (BENCHMARKS.md):
     71.9 -> 77.6 in 18.5 min at 1.9 GB peak against 71.9 -> 77.7 in 28.7 min at 3.45 GB
     (the data and each round's fine-tuning grew 206 -> 1,146 examples over 5 rounds)."""
-    replay: float = Field(3.0, ge=0.0)
+    replay: float = Field(10.0, ge=0.0)
     """Reference solutions of the levels below the frontier (the original data) replayed
     per selected solution trained on, so easy levels are not traded for hard ones; 0 = none.
-    3 (default): on the embedded model, 300 gold level-6 solutions with 1 replayed per
-    solution lifted level 6 29.5 -> 48.0 and let level 5 fall to 67.0; with 3, level 6
-    -> 55.0, level 5 -> 79.5 (`benchmarks/ceiling.py`); in `seal run`, 3 with batches of
-    mixed levels took level 6 from +2.5 points (1, length-sorted) to +5 (+8.5 cut at 3
-    rounds; BENCHMARKS.md, 2026-11-27)."""
+    10 (default): on the embedded model, 300 gold level-6 solutions with 10 replayed per
+    solution lift level 6 29.5 -> 57.0 and level 5 89.5 -> 91.5, no level down more than
+    2 points; with 3, level 6 -> 55.0 but level 5 -> 79.5; with 1, 48.0 and 67.0
+    (`benchmarks/ceiling.py`, batches of mixed levels). The fine-tuning then sees
+    mostly the data the model was pre-trained on, with the frontier a small share of it,
+    as in the pre-training's stretch levels. In `seal run` on an H100 (seed 0): level 6
+    29.5 -> 36.5 with the critic against 32.0 with 3 (BENCHMARKS.md, 2026-11-27)."""
     finetune: Literal["auto", "lora", "full"] = "auto"
     """lora: the policy is a LoRA adapter on the shared base (any model size). full: a
     second full copy of the base trained whole (small models: twice the weights in memory);
