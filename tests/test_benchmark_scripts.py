@@ -217,3 +217,14 @@ def test_level_profile_finds_where_a_solution_first_leaves_the_reference() -> No
     assert first_slip(edit(3, lines[2]), p.solution, ops) == (ops[1], "sentence")
     assert first_slip(edit(len(lines) - 1, "#### 1"), p.solution, ops) == ("answer", "answer")
     assert first_slip("", p.solution, ops) == ("start", "sentence")
+
+
+def test_gpu_sweep_refuses_a_malformed_setting_before_starting_anything(tmp_path) -> None:
+    import subprocess
+
+    script = str(ROOT / "benchmarks" / "gpu_sweep.sh")
+    for bad, needle in [("r10", "not NAME=SETTINGS"), ("a b=run.replay=10", "setting name")]:
+        env = {"PATH": "/usr/bin:/bin", "KEEP": str(tmp_path / "keep")}
+        out = subprocess.run(["bash", script, "ok=", bad], capture_output=True, text=True, env=env)
+        assert out.returncode == 2 and needle in out.stdout
+        assert not (tmp_path / "keep").exists()  # nothing started, nothing written
