@@ -61,6 +61,12 @@ def first_slip(text: str, reference: str, ops: list[str]) -> tuple[str, str] | N
     return None if _value(got[-1] if got else "") == _value(ref[-1]) else ("answer", "answer")
 
 
+def step_lines(text: str) -> int:
+    """Lines between the intro (the second line) and the check: one per step written."""
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()][2:]
+    return sum(not ln.startswith(("Check", "####")) for ln in lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="tiny")
@@ -83,6 +89,8 @@ def main() -> None:
     sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=64)
     rows = []
     slips: Counter[tuple[str, str]] = Counter()
+    wrong: Counter[int] = Counter()
+    short: Counter[int] = Counter()
     steps_of: Counter[str] = Counter()
     for lv in levels:  # one level at a time: a row is printed as soon as it is measured
         task = WordMath(levels=[lv])
@@ -94,6 +102,9 @@ def main() -> None:
         m = summary["metrics"]
         for p, r in zip(problems, results, strict=True):
             steps_of.update(p.meta["ops"])
+            if not r.greedy_ok:
+                wrong[lv] += 1
+                short[lv] += step_lines(r.greedy.text) < len(p.meta["ops"])
             if not r.greedy_ok and p.solution:
                 slip = first_slip(r.greedy.text, p.solution, p.meta["ops"])
                 if slip:
@@ -115,14 +126,16 @@ def main() -> None:
                 pct(m[f"pass@{k}"]),
                 f"{100 * right / max(1, total):.2f}",
                 pct(distinct / len(problems)),
+                f"{100 * short[lv] / wrong[lv]:.0f}" if wrong[lv] else "-",
             ]
         )
         print(rows[-1], flush=True)
     k = args.samples
     headers = ["level (steps)", "problems", "greedy %", f"maj@{k} %", f"pass@{k} %"]
-    headers += ["lines right %", f">= 2 distinct right of {k} %"]
+    headers += ["lines right %", f">= 2 distinct right of {k} %", "wrong greedy: too few steps %"]
     if k == 1:  # greedy only: no sampled columns
-        headers, rows = headers[:3] + headers[5:6], [r[:3] + r[5:6] for r in rows]
+        keep = [0, 1, 2, 5, 7]
+        headers, rows = [headers[i] for i in keep], [[r[i] for i in keep] for r in rows]
     table = markdown_table(headers, rows)
     notes = (
         f"Model `{args.model}`, wordmath test split, "
@@ -134,6 +147,8 @@ def main() -> None:
         )
         + "Lines right: solution lines whose every equation holds (`check_steps`), over "
         + ("greedy and sampled solutions." if k > 1 else "greedy solutions.")
+        + " Too few steps: wrong greedy solutions that write fewer step lines than the level"
+        " has sentences (a sentence skipped or merged, or an early stop)."
     )
     kinds = ["arithmetic", "operand", "sentence"]
     slip_rows = []

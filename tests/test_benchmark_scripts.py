@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from benchmarks.level_profile import first_slip
+from benchmarks.level_profile import first_slip, step_lines
 
 from seal.tasks.wordmath import generate
 
@@ -217,6 +217,8 @@ def test_level_profile_finds_where_a_solution_first_leaves_the_reference() -> No
     assert first_slip(edit(3, lines[2]), p.solution, ops) == (ops[1], "sentence")
     assert first_slip(edit(len(lines) - 1, "#### 1"), p.solution, ops) == ("answer", "answer")
     assert first_slip("", p.solution, ops) == ("start", "sentence")
+    assert step_lines(p.solution) == len(ops) == 3  # a level-3 reference: three step lines
+    assert step_lines("\n".join([*lines[:3], *lines[4:]])) == 2  # a sentence skipped
 
 
 def test_gpu_sweep_refuses_a_malformed_setting_before_starting_anything(tmp_path) -> None:
