@@ -17,6 +17,7 @@ import torch
 
 from seal.errors import SealError
 from seal.tasks.levels import parse_levels
+from seal.tasks.wordmath import MAX_LEVEL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,8 +110,12 @@ def iteration_candidates(run: Path, iteration: int) -> list[dict]:
 
 
 def level_list(text: str, what: str = "--levels") -> list[int]:
-    """``5``, ``1-7``, ``4,5``: `seal.tasks.levels.parse_levels`, a one-line exit on a typo."""
+    """wordmath levels as ``5``, ``1-7``, ``4,5`` (`seal.tasks.levels.parse_levels`); a
+    one-line exit on a typo or a level the ladder does not have."""
     try:
-        return parse_levels(text, what)
+        levels = parse_levels(text, what)
     except SealError as err:
         raise SystemExit(f"error: {err}") from None
+    if levels[-1] > MAX_LEVEL:
+        raise SystemExit(f"error: {what} {text!r}: wordmath levels are 1-{MAX_LEVEL}")
+    return levels

@@ -230,3 +230,16 @@ def test_gpu_sweep_refuses_a_malformed_setting_before_starting_anything(tmp_path
         out = subprocess.run(["bash", script, "ok=", bad], capture_output=True, text=True, env=env)
         assert out.returncode == 2 and needle in out.stdout
         assert not (tmp_path / "keep").exists()  # nothing started, nothing written
+
+
+def test_benchmark_level_options_exit_in_one_line() -> None:
+    from benchmarks.common import level_list
+
+    assert level_list("1-3,5") == [1, 2, 3, 5]
+    for text, message in [("4,x", "expects levels such as"), ("5-9", "levels are 1-8")]:
+        try:
+            level_list(text, "--levels")
+        except SystemExit as err:
+            assert str(err).startswith("error: --levels") and message in str(err)
+        else:
+            raise AssertionError(f"{text!r} accepted")
