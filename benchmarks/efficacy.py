@@ -3,7 +3,8 @@
 Runs the embedded default (tiny model, wordmath, tiny-cpu preset) once per variant and seed
 (`--seeds`; by default oracle, critic and none at three seeds), each as
 its own `seal run` process: `--select critic` (the default), `oracle` (ground truth: STaR /
-RFT), `majority` (self-consistency), `none`, `critic+ppo` (`--update ppo`), and, for the
+RFT), `majority` (self-consistency), `none`, `replay` (the control: the references the
+critic's run replays, without its selections), `critic+ppo` (`--update ppo`), and, for the
 critic-vs-tree-search attribution, `critic+tot` and `none+tot` (`--search tot`: candidates
 are the finished leaves of a critic-valued Tree-of-Thoughts search). Tabulates
 test accuracy by level before → after, the relative gain on the two hardest levels, the
@@ -28,6 +29,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
 if __package__ in (None, ""):  # run as `python benchmarks/efficacy.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,8 +46,11 @@ VARIANTS = {
     "critic+ppo": ["--select", "critic", "--update", "ppo"],
     "critic+tot": ["--select", "critic", "--search", "tot"],
     "none+tot": ["--select", "none", "--search", "tot"],
+    "replay": ["--select", "critic", "--set", "run.replay_only=true"],
 }
-"""Each variant's `seal run` flags: `--select`, `--update`, `--search` (run.* keys)."""
+"""Each variant's `seal run` flags: `--select`, `--update`, `--search` or `--set run.KEY=V`
+(run.* keys). `replay` is the control: the critic's run trained on its replayed references
+alone, without the selected solutions."""
 
 
 def share_bootstrap(first: Path, run: Path, name: str) -> None:
@@ -52,9 +58,13 @@ def share_bootstrap(first: Path, run: Path, name: str) -> None:
     files a fresh run would compute), with this variant's selection / update rule."""
     cfg = load_config(first / "config.yaml")
     flags = VARIANTS[name]
-    update = {
-        flag.removeprefix("--"): value for flag, value in zip(flags[::2], flags[1::2], strict=True)
-    }
+    update: dict[str, object] = {}
+    for flag, value in zip(flags[::2], flags[1::2], strict=True):
+        if flag == "--set":
+            key, raw = value.removeprefix("run.").split("=", 1)
+            update[key] = yaml.safe_load(raw)
+        else:
+            update[flag.removeprefix("--")] = value
     cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update=update)})
     run.mkdir(parents=True)
     (run / "config.yaml").write_text(dump_config(cfg))

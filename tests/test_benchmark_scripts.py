@@ -243,3 +243,24 @@ def test_benchmark_level_options_exit_in_one_line() -> None:
             assert str(err).startswith("error: --levels") and message in str(err)
         else:
             raise AssertionError(f"{text!r} accepted")
+
+
+def test_efficacy_shares_a_bootstrap_with_the_replay_control(tmp_path: Path) -> None:
+    """A variant's `--set run.KEY=V` flags reach the shared run's config like `--select`."""
+    from benchmarks.efficacy import share_bootstrap
+
+    from seal.config import SealConfig, dump_config, load_config
+
+    first = tmp_path / "critic"
+    for d in ("critic-0", "base", "base-test"):
+        (first / d).mkdir(parents=True)
+        (first / d / "x.json").write_text("{}")
+    (first / "config.yaml").write_text(dump_config(SealConfig()))
+    stages = {"critic": {}, "base": {}, "base-test": {}, "iter-01": {}}
+    (first / "manifest.json").write_text(json.dumps({"stages": stages, "owner": 1}))
+    share_bootstrap(first, tmp_path / "replay", "replay")
+    run = load_config(tmp_path / "replay" / "config.yaml").run
+    assert run.replay_only is True and run.select == "critic"
+    manifest = json.loads((tmp_path / "replay" / "manifest.json").read_text())
+    assert set(manifest["stages"]) == {"critic", "base", "base-test"} and "owner" not in manifest
+    assert (tmp_path / "replay" / "critic-0" / "x.json").is_file()

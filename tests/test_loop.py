@@ -127,13 +127,26 @@ def test_training_pairs(tmp_path: Path, make_toy_config, accumulate: bool) -> No
     replayed = [p for p in pairs if not p[0].startswith("Z")]
     assert replayed and all(p in references for p in replayed)
 
+    # run.replay_only (the control): the same references, the selected solutions left out
+    only = loop.cfg.model_copy(
+        update={"run": loop.cfg.run.model_copy(update={"replay_only": True})}
+    )
+    loop.cfg = only
+    alone, n_alone = loop.training_pairs(dirs, Frontier([5], "test", {}), seed=1)
+    assert n_alone == n_replay and alone == replayed
+
 
 def test_impossible_settings(tmp_path: Path, make_toy_config) -> None:
     cfg = make_toy_config(tmp_path)
+
+    def run_with(**update):
+        return cfg.model_copy(update={"run": cfg.run.model_copy(update=update)})
+
     with pytest.raises(SealError, match="top_k .3. cannot exceed run.samples .2."):
-        check_settings(
-            cfg.model_copy(update={"run": cfg.run.model_copy(update={"samples": 2, "top_k": 3})})
-        )
+        check_settings(run_with(samples=2, top_k=3))
+    with pytest.raises(SealError, match="replay_only .* needs run.replay above 0"):
+        check_settings(run_with(replay_only=True, replay=0.0))
+    check_settings(run_with(replay_only=True))
 
 
 def test_resume_with_other_config_is_refused(

@@ -268,6 +268,13 @@ class RunConfig(_Section):
     mostly the data the model was pre-trained on, with the frontier a small share of it,
     as in the pre-training's stretch levels. In `seal run` on an H100 (seed 0): level 6
     29.5 -> 36.5 with the critic against 32.0 with 3 (BENCHMARKS.md, 2026-11-27)."""
+    replay_only: bool = False
+    """The control for what the selected solutions add: each round trains on the replayed
+    reference solutions alone, as many as ``run.replay`` x the selected ones (which are
+    still selected and logged, not trained on). Needs ``update`` sft and ``replay`` above 0.
+    `benchmarks/efficacy.py --variants replay` runs it beside the selection rules. On the
+    embedded model, seed 0: level 6 29.5 -> 29.5 (the critic's selections: 33.5), so the
+    loop's gain there is the selected data's, not the references' (BENCHMARKS.md)."""
     finetune: Literal["auto", "lora", "full"] = "auto"
     """lora: the policy is a LoRA adapter on the shared base (any model size). full: a
     second full copy of the base trained whole (small models: twice the weights in memory);

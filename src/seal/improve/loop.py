@@ -138,8 +138,8 @@ class Loop:
     def training_pairs(
         self, kept_dirs: list[Path], frontier: Frontier, seed: int
     ) -> tuple[list[tuple[str, str]], int]:
-        """Everything selected so far, plus ``run.replay`` x as many reference solutions of
-        the levels below the frontier; returns the pairs and how many are replay."""
+        """Everything selected so far (not with ``run.replay_only``), plus ``run.replay`` x as
+        many reference solutions of the levels below the frontier; pairs, and how many replay."""
         r = self.cfg.run
         kept = kept_pairs(kept_dirs if r.accumulate else kept_dirs[-1:])
         n = int(r.replay * len(kept))
@@ -149,7 +149,8 @@ class Loop:
         below = replay_levels(every, frontier.levels) if self.leveled else None
         task = self._task(below)
         problems = task.problems("train", -(-n // len(below or [0])) * len(kept_dirs))
-        return kept + replay_pairs(task, problems, n, seed), n
+        replay = replay_pairs(task, problems, n, seed)
+        return (replay if r.replay_only else kept + replay), n
 
     def update_policy(self, pairs, rows, seed: int) -> dict[str, Any]:
         """Fine-tune on the kept data, or a GRPO step over all candidates."""

@@ -18,6 +18,9 @@ def check_settings(cfg: SealConfig) -> None:
         raise SealError("--backend vllm serves LoRA adapters; use run.finetune=lora")
     if r.finetune == "full" and r.update == "ppo":
         raise SealError("--update ppo needs run.finetune=lora (its KL reference is the base)")
+    if r.replay_only and (r.replay <= 0 or r.update != "sft"):
+        raise SealError("run.replay_only trains on replayed references: it needs run.replay "
+                        "above 0 and --update sft")  # fmt: skip
     if r.frontier_low > r.frontier_high:
         raise SealError(
             f"run.frontier_low ({r.frontier_low}) is above run.frontier_high ({r.frontier_high})"
