@@ -209,15 +209,20 @@ class RunConfig(_Section):
     errors."""
     frontier_width: int = Field(1, ge=1)
     """Most levels sampled per iteration (the hardest ones in the band, then the ones just
-    above it). 1 (one level, 48 prompts): the oracle climbs at every seed (75.4 median on
-    an H100), and so does the critic with ``vote_among`` checked (77.7-78.3); levels 4-5 at
-    24 prompts each gave 72.4-72.8 with the critic and 71.9-72.5 with the oracle (both
-    before ``vote_among``; BENCHMARKS.md)."""
-    prompts_per_level: int = Field(48, ge=1)
-    """Training prompts per level and iteration (new prompts every iteration)."""
-    samples: int = Field(8, ge=1)
+    above it). 1 (one level): on the previous model (48 prompts) the oracle climbed at every
+    seed (75.4 median on an H100), and so did the critic with ``vote_among`` checked
+    (77.7-78.3); levels 4-5 at 24 prompts each gave 72.4-72.8 with the critic and 71.9-72.5
+    with the oracle (both before ``vote_among``; BENCHMARKS.md)."""
+    prompts_per_level: int = Field(192, ge=1)
+    """Training prompts per level and iteration (new prompts every iteration). 192 prompts
+    x 2 samples (default) against 48 x 8, the same 384 candidates a round: on the embedded
+    model, CPU, 2 seeds, the critic's run ended levels 6+7 at 41.0 / 39.0 against 37.0 /
+    35.5 (overall 75.6 / 75.4 against 74.9 / 74.6), a round keeping right solutions of more
+    distinct problems (63-158 selections of up to 192 against 36-72 of 48), in ~20 min
+    against 17 (more data to fine-tune; BENCHMARKS.md, 2026-11-27)."""
+    samples: int = Field(2, ge=1)
     """N: candidates sampled per prompt."""
-    top_k: int = Field(4, ge=1)
+    top_k: int = Field(2, ge=1)
     """k: most distinct candidates kept per prompt."""
     min_score: float = Field(0.8, ge=0.0, le=1.0)
     """Candidates scoring under this are never kept. High (0.8): a handful of confidently
