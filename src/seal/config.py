@@ -278,8 +278,9 @@ class RunConfig(_Section):
     reference solutions alone, as many as ``run.replay`` x the selected ones (which are
     still selected and logged, not trained on). Needs ``update`` sft and ``replay`` above 0.
     `benchmarks/efficacy.py --variants replay` runs it beside the selection rules. On the
-    embedded model, seed 0: level 6 29.5 -> 29.5 (the critic's selections: 33.5), so the
-    loop's gain there is the selected data's, not the references' (BENCHMARKS.md)."""
+    embedded model, seed 0, 48 prompts x 8 samples a round: level 6 29.5 -> 29.5 (trained
+    on the critic's selections too: 33.5), so the loop's gain there is the selected data's,
+    not the references' (BENCHMARKS.md, 2026-11-27)."""
     finetune: Literal["auto", "lora", "full"] = "auto"
     """lora: the policy is a LoRA adapter on the shared base (any model size). full: a
     second full copy of the base trained whole (small models: twice the weights in memory);
