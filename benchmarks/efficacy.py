@@ -29,13 +29,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import yaml
-
 if __package__ in (None, ""):  # run as `python benchmarks/efficacy.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import machine, markdown_table, report, run_child, this_command
-from seal.config import dump_config, load_config
+from seal.config import dump_config, load_config, parse_set
 from seal.paired import paired_change
 
 VARIANTS = {
@@ -56,16 +54,14 @@ alone, without the selected solutions."""
 def share_bootstrap(first: Path, run: Path, name: str) -> None:
     """Start ``run`` from ``first``'s critic and base evaluations (same seed, so the same
     files a fresh run would compute), with this variant's selection / update rule."""
-    cfg = load_config(first / "config.yaml")
     flags = VARIANTS[name]
-    update: dict[str, object] = {}
+    overrides: dict[str, object] = {}
     for flag, value in zip(flags[::2], flags[1::2], strict=True):
         if flag == "--set":
-            key, raw = value.removeprefix("run.").split("=", 1)
-            update[key] = yaml.safe_load(raw)
+            overrides.update(parse_set([value]))
         else:
-            update[flag.removeprefix("--")] = value
-    cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update=update)})
+            overrides[f"run.{flag.removeprefix('--')}"] = value
+    cfg = load_config(first / "config.yaml", overrides=overrides)
     run.mkdir(parents=True)
     (run / "config.yaml").write_text(dump_config(cfg))
     manifest = json.loads((first / "manifest.json").read_text())
