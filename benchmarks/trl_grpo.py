@@ -60,16 +60,18 @@ def main() -> None:
     ap.add_argument("--model", default="tiny")
     ap.add_argument("--reward", choices=["verifier", "critic"], default="verifier")
     ap.add_argument("--critic", help="critic adapter directory (for --reward critic)")
-    ap.add_argument("--minutes", type=float, default=8.0, help="training wall time")
+    ap.add_argument(
+        "--minutes", type=float, default=20.0, help="training wall time (make run's, 2 cores)"
+    )
     ap.add_argument(
         "--levels", default="6", help="levels of the training prompts (seal run's frontier)"
     )
     ap.add_argument("--eval-levels", default="1-7", help="the tiny-cpu preset's eval.levels")
     ap.add_argument(
-        "--prompts", type=int, default=240, help="train prompts per level (seal run: 48 x 5)"
+        "--prompts", type=int, default=960, help="train prompts per level (seal run: 192 x 5)"
     )
     ap.add_argument("--generations", type=int, default=8, help="completions per prompt")
-    ap.add_argument("--batch-prompts", type=int, default=1, help="prompts per GRPO step")
+    ap.add_argument("--batch-prompts", type=int, default=8, help="prompts per GRPO step")
     ap.add_argument("--json", type=Path, help="also write the row's numbers to this file")
     ap.add_argument("--test-per-level", type=int, default=200)
     ap.add_argument("--no-append", action="store_true")

@@ -13,7 +13,13 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import CriticConfig
-from seal.critic.calculator import arithmetic_holds, uses_every_quantity, with_calculator
+from seal.critic.calculator import (
+    arithmetic_holds,
+    fresh_operands,
+    uses_each_quantity,
+    uses_every_quantity,
+    with_calculator,
+)
 from seal.critic.data import (
     Trajectory,
     balanced,
@@ -286,6 +292,61 @@ def test_coverage_finds_a_quantity_of_the_question_left_unused() -> None:
     assert not uses_every_quantity(gsm, "1200 / 2 = 600\n#### 600")  # the discount skipped
     assert uses_every_quantity(q, "The answer is (B).")  # no equation: nothing to check
     assert uses_every_quantity("Write a function.", "x = 1 + 1 = 2")  # no quantity given
+
+
+# A level-6 loop candidate (iteration 1, seed 0) that lost its place: it skipped the last
+# sentence, whose 2s appear elsewhere, so only a count of the quantities sees it.
+TANK = (
+    "A tank holds 3 liters of water. A pump adds 10 liters per minute for 5 minutes. A leak "
+    "drains 2 liters. Rain adds 19 liters. A pump adds 2 liters per minute for 2 minutes. "
+    "How many liters of water are in the tank now?"
+)
+TANK_SKIPPED = """ Let x = the liters of water in the tank.
+A tank holds 3 liters of water: x = 3.
+A pump adds 10 liters per minute for 5 minutes: 5 * 10 = 50, x = 50 + 3 = 53.
+A leak drains 2 liters: x = 53 - 2 = 51.
+Rain adds 19 liters: x = 19 + 51 = 70.
+Check: 70 - 19 = 51.
+#### 70"""
+TANK_RIGHT = TANK_SKIPPED.replace(
+    "Check: 70 - 19 = 51.\n#### 70",
+    "A pump adds 2 liters per minute for 2 minutes: 2 * 2 = 4, x = 4 + 70 = 74.\n#### 74",
+)
+
+
+def test_counted_coverage_sees_a_skipped_step_whose_numbers_appear_elsewhere() -> None:
+    assert uses_every_quantity(TANK, TANK_SKIPPED)  # every number is somewhere
+    assert not uses_each_quantity(TANK, TANK_SKIPPED)  # but 2 is stated three times
+    assert uses_each_quantity(TANK, TANK_RIGHT)
+    # a carried result is not a fresh operand: 51 is produced, then used twice
+    assert fresh_operands("x = 53 - 2 = 51\nx = 19 + 51 = 70\nCheck: 70 - 19 = 51") == {
+        53: 1,
+        2: 1,
+        19: 2,
+    }
+    # a question number that equals an earlier result still counts when used again
+    q = "Ann has 25 pens. She splits them among 5 boxes and keeps one. She buys 5 more."
+    assert uses_each_quantity(q, "x = 25 / 5 = 5\nx = 5 + 5 = 10\n#### 10")
+    assert not uses_each_quantity(q, "x = 25 / 5 = 5\nx = 5 * 2 = 10\n#### 10")
+    # GSM8K forms as in the plain check; no equation, nothing to count
+    gsm = "A $1,200 laptop is 30% off. He pays 1/2 now. How much does he pay now?"
+    assert uses_each_quantity(gsm, "1200 * 0.7 = 840\n840 / 2 = 420\n#### 420")
+    assert uses_each_quantity(TANK, "The answer is (B).")
+
+
+def test_coverage_setting_reads_old_flags_and_resolves_by_task() -> None:
+    from seal.config import load_config
+    from seal.improve.candidates import coverage_rule
+    from seal.tasks.gsm8k import GSM8K
+    from seal.tasks.wordmath import WordMath
+
+    assert CriticConfig(coverage=True).coverage == "auto"  # configs written before "each"
+    assert CriticConfig(coverage=False).coverage == "off"
+    assert coverage_rule("auto", WordMath()) == "each"
+    assert coverage_rule("auto", GSM8K()) == "any"  # free-form solutions
+    assert coverage_rule("any", WordMath()) == "any"
+    with pytest.raises(SealError, match="critic.coverage"):
+        load_config(overrides={"critic.coverage": "most"})
 
 
 def test_votes_sharpen_or_soften_the_verdict() -> None:

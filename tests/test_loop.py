@@ -13,7 +13,7 @@ import torch
 
 from seal.cli import main
 from seal.config import dump_config
-from seal.critic.calculator import arithmetic_holds, uses_every_quantity
+from seal.critic.calculator import arithmetic_holds, uses_each_quantity
 from seal.errors import SealError
 from seal.improve.loop import Loop
 from seal.improve.settings import check_settings
@@ -55,9 +55,9 @@ def test_loop_runs_and_resumes_identically(uninterrupted, tmp_path: Path) -> Non
         samples[0]
     )
     for r in samples:  # the critic's calculator: a false equation or an unused quantity of
-        # the question makes a bad, unselectable candidate
+        # the question makes a bad, unselectable candidate (wordmath: counted, coverage auto)
         assert r["arithmetic"] == int(arithmetic_holds(r["text"]))
-        assert r["coverage"] == int(uses_every_quantity(r["question"], r["text"]))
+        assert r["coverage"] == int(uses_each_quantity(r["question"], r["text"]))
         ok = r["arithmetic"] and r["coverage"]
         assert ok or (r["p_good"] == 0.0 and r["score"] < cfg.run.min_score)
     final = json.loads((d / "final" / "eval.json").read_text())  # per-problem, for pairing

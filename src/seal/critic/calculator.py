@@ -13,11 +13,24 @@ therefore also checks that every quantity the question states is used: each numb
 question appears in the solution's working, before its final answer (``uses_every_quantity``;
 ``critic.coverage``). A wrong level-5 wordmath sample that passed the calculator left a
 question number unused in 87 of 177 cases, a right one in 1 of 340 (BENCHMARKS.md).
+
+Where a question states each quantity for a step of its own (wordmath: one sentence, one
+operation), a count is stricter: each quantity must be a *fresh operand* of its own, a
+number an equation computes with that no earlier equation produced
+(``uses_each_quantity``). A solution that loses its place and skips the last sentence
+passes the plain check whenever that sentence's number appears anywhere else (``2``,
+``5``, a result that happens to equal it); the count catches it. On 3,840 level-6 loop
+candidates passing the calculator and the plain check it vetoed 338 of 666 wrong ones and
+5 of 967 right ones (each right by luck: a skipped step and a second slip cancelling). It
+is not for free-form solutions: GSM8K's gold ones reuse a stated number for two purposes
+and restate results, and the count vetoes 15% of them (``critic.coverage``: ``auto``
+counts only for tasks that say so).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from seal.critic.model import Verdict
 from seal.tasks.wordmath import check_steps
@@ -64,6 +77,52 @@ def uses_every_quantity(question: str, solution: str) -> bool:
         return True
     written = _values(working)
     return all(group & written for group in _quantities(question))
+
+
+_OPERAND = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?|(?<![\w.])\.\d+")
+
+
+def fresh_operands(working: str) -> Counter[float]:
+    """Operands of the working's equations that no earlier equation produced (a result
+    used again is carried, once per time it was produced), counted."""
+    produced: Counter[float] = Counter()
+    fresh: Counter[float] = Counter()
+    for step in check_steps(working):
+        for eq in step.equations:
+            for token in _OPERAND.findall(eq.text.rsplit("=", 1)[0]):
+                v = round(float(token.replace(",", "")), 6)
+                if produced[v]:
+                    produced[v] -= 1
+                else:
+                    fresh[v] += 1
+            produced[round(float(eq.claimed), 6)] += 1
+    return fresh
+
+
+def uses_each_quantity(question: str, solution: str) -> bool:
+    """False unless each quantity the question states (counted: ``5 boxes`` twice is two)
+    is a fresh operand of its own in the solution's working (``fresh_operands``); True for
+    solutions that write no equation, as ``uses_every_quantity``."""
+    working = solution.split("####", 1)[0]
+    if not any(step.equations for step in check_steps(working)):
+        return True
+    pool = fresh_operands(working)
+    for group in _quantities(question):
+        hit = next((v for v in sorted(group) if pool[v]), None)
+        if hit is None:
+            return False
+        pool[hit] -= 1
+    return True
+
+
+def covers_quantities(question: str, solution: str, rule: str) -> bool:
+    """``critic.coverage`` resolved to a rule: ``each`` (``uses_each_quantity``), ``any``
+    (``uses_every_quantity``) or ``off`` (always True)."""
+    if rule == "each":
+        return uses_each_quantity(question, solution)
+    if rule == "any":
+        return uses_every_quantity(question, solution)
+    return True
 
 
 def with_calculator(verdicts: list[Verdict], holds: list[bool]) -> list[Verdict]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from seal.config import SealConfig
-from seal.critic.calculator import arithmetic_holds, uses_every_quantity, with_calculator
+from seal.critic.calculator import arithmetic_holds, covers_quantities, with_calculator
 from seal.critic.data import Trajectory
 from seal.critic.model import Critic, combine
 from seal.critic.votes import vote_share, with_votes
@@ -82,22 +82,30 @@ def make_candidates(
     return rows
 
 
+def coverage_rule(setting: str, task: Task) -> str:
+    """``critic.coverage`` for ``task``: ``auto`` counts (``each``) where every quantity a
+    question states enters one operation of its own (the task's ``each_quantity_once``),
+    else ``any``."""
+    if setting != "auto":
+        return setting
+    return "each" if getattr(task, "each_quantity_once", False) else "any"
+
+
 def score_candidates(
-    cfg: SealConfig, critic: Critic, rows: list[dict[str, Any]], quiet: bool = False
+    cfg: SealConfig, task: Task, critic: Critic, rows: list[dict[str, Any]], quiet: bool = False
 ) -> list[Any]:
     """Add ``p_good`` / ``entropy`` (the critic's verdict), ``arithmetic`` (0 when
     ``critic.calculator`` found a false equation; 1 otherwise, also when it is off),
-    ``coverage`` (0 when ``critic.coverage`` found a question quantity unused) and ``score``
+    ``coverage`` (0 when ``critic.coverage``, as ``coverage_rule`` reads it for ``task``,
+    found a question quantity unused) and ``score``
     (the selection score) to every row; returns the critic's verdicts before votes (for
     self-labelling)."""
     c = cfg.critic
     questions, texts = [x["question"] for x in rows], [x["text"] for x in rows]
     verdicts = critic.score(questions, texts, quiet=quiet)
     arithmetic = [arithmetic_holds(t) if c.calculator else True for t in texts]
-    covered = [
-        uses_every_quantity(q, t) if c.coverage else True
-        for q, t in zip(questions, texts, strict=True)
-    ]
+    rule = coverage_rule(c.coverage, task)
+    covered = [covers_quantities(q, t, rule) for q, t in zip(questions, texts, strict=True)]
     holds = [a and u for a, u in zip(arithmetic, covered, strict=True)]
     verdicts = with_calculator(verdicts, holds)
     steps = (

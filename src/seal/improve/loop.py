@@ -192,7 +192,7 @@ class Loop:
             )
             trim()  # the sampler's KV buffers are gone; give their memory back
         with clock("score"):
-            verdicts = score_candidates(self.cfg, self.critic, rows, self.quiet)
+            verdicts = score_candidates(self.cfg, task, self.critic, rows, self.quiet)
             atomic_write_parquet(d / "samples.parquet", rows)
             selected = select_rows(rows, r.select, r.top_k, r.min_score, r.max_per_answer)
             atomic_write_parquet(d / "selected.parquet", selected)

@@ -544,6 +544,9 @@ class WordMath:
     default_split = "test"
     default_shots = 0
     kind = "generate"
+    each_quantity_once = True
+    """Every quantity a question states enters one operation of its own (``critic.coverage``
+    ``auto`` counts them: ``seal.critic.calculator.uses_each_quantity``)."""
 
     def __init__(self, levels: list[int] | None = None, seed: int = 0):
         self.levels = sorted(levels or LEVELS)
