@@ -131,6 +131,23 @@ def test_step_verifier_finds_the_wrong_step() -> None:
         ("Mia has 12 apples: x = 12.", None),
         ("x = 1,200 + 5 = 1,205", True),
         ("x = 7 / 0 = 3", False),
+        # GSM8K's gold solutions: annotations, $ and leading-dot decimals are read ...
+        ("Weng earns 12/60 = $<<12/60=0.2>>0.2 per minute.", True),
+        ("200 GB * 40% = <<200*40*.01=80>>80 GB", True),
+        ("Genevieve bought $2000/$8 = 250 kilograms", True),
+        ("Charlie has 54 − 37 = 17 stickers left.", True),
+        ("It lays 270 X 7 = 1890 eggs", True),
+        ("So, Suzzane has $32 - $20 = $300 left.", False),
+        # ... and what is algebra, a mixed number, a clock or a unit is not checked
+        ("x+x+30=110", None),
+        ("Then we add all the values together, 3x + 4 = 28.", None),
+        ("After Friday, he had 3 1/2 - 2 = 1 1/2 hours of TV left.", None),
+        ("Scottish Unicorns:27(1/3)=9", None),
+        ("Carla works 12:00 - 8:00 = 4 hours", None),
+        ("I can eat only 60g * 4/5 = 240g/5 = 48 grams", None),
+        ("Colin skips at (2/3*6=4 miles per hour).", None),
+        # a model's slip after a colon is still one
+        ("A is 6 years older than Nina:8 * 10 = 60.", False),
     ],
 )
 def test_step_verifier_lines(line: str, ok: bool | None) -> None:

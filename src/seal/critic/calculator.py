@@ -6,7 +6,10 @@ al. 2023, arXiv 2305.11738) checks such claims with a tool instead. Every ``a op
 a solution is recomputed exactly (``seal.tasks.wordmath.check_steps``: plain text or
 GSM8K's ``<<48/2=24>>`` annotations alike); a solution with a false equation is judged bad
 whatever the learned verdict, and does not vote in self-consistency. Solutions without
-equations (code, multiple choice) pass unchanged.
+equations (code, multiple choice) pass unchanged, and so does what is not plain arithmetic
+(algebra, mixed numbers, clock times): on GSM8K's gold test solutions it vetoes 9 of 1,319
+(0.7%; 154 before it read ``$``, ``.5`` and ``−`` and skipped algebra), most of them true
+slips of the annotators (``$32 - $20 = $300``).
 
 A solution can also be wrong with every equation true: it skips a step. The calculator
 therefore also checks that every quantity the question states is used: each number of the
@@ -23,7 +26,7 @@ passes the plain check whenever that sentence's number appears anywhere else (``
 candidates passing the calculator and the plain check it vetoed 338 of 666 wrong ones and
 5 of 967 right ones (each right by luck: a skipped step and a second slip cancelling). It
 is not for free-form solutions: GSM8K's gold ones reuse a stated number for two purposes
-and restate results, and the count vetoes 15% of them (``critic.coverage``: ``auto``
+and restate results, and the count vetoes 18.0% of the test split's (the plain check 9.4%) (``critic.coverage``: ``auto``
 counts only for tasks that say so).
 """
 

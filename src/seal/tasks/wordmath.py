@@ -418,9 +418,21 @@ def iter_problems(split: str, level: int, seed: int = 0):
 
 # ---------------------------------------------------------------- step verification
 
-_TERM = r"\(?-?\d[\d,]*(?:\.\d+)?\)?"
-_EXPR = rf"{_TERM}(?:\s*[-+*/x×÷]\s*{_TERM})*"
-_CHAIN = re.compile(rf"({_EXPR})((?:\s*=\s*{_EXPR})+)")
+_NUMBER = r"(?:\d[\d,]*(?:\.\d+)?|\.\d+)"  # 1,200 / 0.5 / .5 (GSM8K writes 30*.5)
+_SIGNS = "-−–+*/×÷"  # minus, Unicode minus, en dash, plus, times, divide
+_OPS = _SIGNS + "xX"  # 3 x 4, 270 X 7
+_TERM = rf"\(*[-−–]?{_NUMBER}\)*"
+_EXPR = rf"{_TERM}(?:\s*[{_OPS}]\s*{_TERM})*"
+_CHAIN = re.compile(rf"(?<![\d.])(?<!\d:)({_EXPR})((?:\s*=\s*{_EXPR})+)")
+_OPEN_BEFORE = re.compile(rf"(?:[\w)(√&]|[\w)%]\s*[{_SIGNS}^]\s*|\d\s+)$")
+"""Text before a chain that makes its left side part of a longer expression the checker
+cannot read: a variable or operator (``x+x+30=110``, ``3x + 4 = 28``, ``60g * 4/5``), a
+factor written next to a bracket (``27(1/3)=9``), a root, or a mixed number
+(``3 1/2 - 2 = 1 1/2``). A clock time (``12:00 - 8:00``) starts no chain."""
+_OPEN_AFTER = re.compile(rf"\(|\s+\d+/\d|\s*[{_SIGNS}^]")
+"""Text after a chain that makes its last value part of something longer: an operator the
+chain could not read on (``3 = 1+ F``), a bracket, or a mixed number's fraction
+(``= 3 1/2``)."""
 
 
 @dataclass(frozen=True)
@@ -451,17 +463,27 @@ class StepCheck:
 
 
 def _eval(expr: str) -> Fraction | None:
-    tokens = re.findall(r"\d[\d,]*(?:\.\d+)?|[-+*/x×÷()]", expr)
+    """The exact value of ``expr``; None when it cannot be read or divides by zero."""
+    try:
+        return _compute(expr)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _compute(expr: str) -> Fraction:
+    """The exact value of ``expr``: ``ValueError`` when it cannot be read,
+    ``ZeroDivisionError`` when it divides by zero."""
+    tokens = re.findall(rf"{_NUMBER}|[{_OPS}()]", expr)
+    signs = {"x": "*", "X": "*", "×": "*", "÷": "/", "−": "-", "–": "-"}
     cleaned = "".join(
-        t.replace(",", "") if t[0].isdigit() else {"x": "*", "×": "*", "÷": "/"}.get(t, t)
-        for t in tokens
+        t.replace(",", "") if t[0].isdigit() or t[0] == "." else signs.get(t, t) for t in tokens
     )
     # A tiny recursive-descent evaluator over + - * / and parentheses, exact in fractions.
     pos = 0
 
     def number() -> Fraction:
         nonlocal pos
-        m = re.match(r"\d+(?:\.\d+)?", cleaned[pos:])
+        m = re.match(r"\d*\.?\d+", cleaned[pos:])
         if not m:
             raise ValueError(cleaned)
         pos += m.end()
@@ -503,9 +525,11 @@ def _eval(expr: str) -> Fraction | None:
 
     try:
         value = sum_()
-    except (ValueError, ZeroDivisionError, IndexError):
-        return None
-    return value if pos == len(cleaned) else None
+    except IndexError as e:
+        raise ValueError(cleaned) from e
+    if pos != len(cleaned):
+        raise ValueError(cleaned)
+    return value
 
 
 def check_steps(solution: str) -> list[StepCheck]:
@@ -517,7 +541,10 @@ def check_steps(solution: str) -> list[StepCheck]:
     checks = []
     for i, line in enumerate(ln for ln in solution.splitlines() if ln.strip()):
         eqs = []
-        for m in _CHAIN.finditer(line):
+        text = re.sub(r"\$(?=[\d.])", "", line)  # $2000/$8 = 250
+        for m in _CHAIN.finditer(text):
+            if _OPEN_BEFORE.search(text[: m.start()]) or _OPEN_AFTER.match(text[m.end() :]):
+                continue  # part of algebra or a mixed number: not a plain a op b = c
             parts = [m.group(1)] + re.split(r"\s*=\s*", m.group(2).strip())[1:]
             parts = [p.strip() for p in parts if p.strip()]
             claimed = _eval(parts[-1])
@@ -526,7 +553,13 @@ def check_steps(solution: str) -> list[StepCheck]:
             for expr in parts[:-1]:
                 if re.fullmatch(_TERM, expr.strip()) and _eval(expr) == claimed:
                     continue  # a restated number, nothing computed
-                eqs.append(Equation(f"{expr} = {parts[-1]}", claimed, _eval(expr)))
+                try:
+                    actual: Fraction | None = _compute(expr)
+                except ZeroDivisionError:
+                    actual = None  # a false equation
+                except ValueError:
+                    continue  # what cannot be read is not checked
+                eqs.append(Equation(f"{expr} = {parts[-1]}", claimed, actual))
         checks.append(StepCheck(i, line, tuple(eqs)))
     return checks
 
