@@ -8,7 +8,7 @@ over all candidates (AUROC: also which prompts are solved at all) and within a p
 and yield of the selection rules (critic, critic with votes at several weights, majority,
 oracle) at the run's top-k and threshold. Nothing is sampled or trained: it costs seconds.
 
-    python benchmarks/selection_signals.py runs/<name> [--iteration 1]
+    python benchmarks/selection_signals.py runs/<name> [--iteration 1 | --iteration all]
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ if __package__ in (None, ""):  # run as `python benchmarks/selection_signals.py`
 
 from benchmarks.common import iteration_candidates, markdown_table, report
 from seal.config import load_config
-from seal.critic.calculator import arithmetic_holds, uses_every_quantity, with_calculator
+from seal.critic.calculator import (
+    arithmetic_holds,
+    uses_each_quantity,
+    uses_every_quantity,
+    with_calculator,
+)
 from seal.critic.data import Trajectory
 from seal.critic.model import Verdict
 from seal.critic.train import within_problem_ranking
@@ -41,6 +46,9 @@ SIGNALS = {
     "calculator + coverage (every quantity used)": lambda x, share: float(
         arithmetic_holds(x["text"]) and uses_every_quantity(x["question"], x["text"])
     ),
+    "calculator + counted coverage (each quantity an operand)": lambda x, share: float(
+        arithmetic_holds(x["text"]) and uses_each_quantity(x["question"], x["text"])
+    ),
     "solution length (tokens)": lambda x, share: x["tokens"],
 }
 
@@ -49,8 +57,11 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
 
 
-def shares_of(rows: list[dict], votes: list[bool] | None = None) -> list[float]:
-    return vote_share([Trajectory(x["prompt_id"], "", "", x["answer"]) for x in rows], votes)
+def shares_of(
+    rows: list[dict], votes: list[bool] | None = None, among_voters: bool = False
+) -> list[float]:
+    trajs = [Trajectory(x["prompt_id"], "", "", x["answer"]) for x in rows]
+    return vote_share(trajs, votes, among_voters)
 
 
 def signal_rows(rows: list[dict], levels: list[int]) -> list[list[str]]:
@@ -72,24 +83,35 @@ def signal_rows(rows: list[dict], levels: list[int]) -> list[list[str]]:
 
 
 def rule_rows(
-    rows: list[dict], levels: list[int], k: int, min_score: float, calculated: bool = False
+    rows: list[dict],
+    levels: list[int],
+    k: int,
+    min_score: float,
+    calculated: bool = False,
+    among_checked: bool = False,
 ) -> list[list[str]]:
     """Precision of the selection per level: the run's own score, the critic's p(good) moved
     by votes at several weights (``run.vote_weight``; 0 = the critic alone), without its
     checks, with the calculator (``critic.calculator``) and with the calculator and the
-    coverage check (``critic.coverage``), majority and oracle, all at the run's top-k and
-    threshold. ``calculated``: the run's p(good) already has the calculator's verdicts in it
-    (and the coverage check's, where the rows have a ``coverage`` column), so the variants
-    without them are left out."""
+    coverage check (``critic.coverage`` ``any``), or counted (``each``), majority and
+    oracle, all at the run's top-k and threshold. ``calculated``: the run's p(good) already
+    has the calculator's verdicts in it (and a coverage check's, where the rows have a
+    ``coverage`` column), so the variants without them are left out. ``among_checked``: an
+    answer's vote share is of the samples passing the checks (``run.vote_among`` checked)."""
     arithmetic = [arithmetic_holds(x["text"]) for x in rows]
     both = [
         a and uses_every_quantity(x["question"], x["text"])
+        for a, x in zip(arithmetic, rows, strict=True)
+    ]
+    counted = [
+        a and uses_each_quantity(x["question"], x["text"])
         for a, x in zip(arithmetic, rows, strict=True)
     ]
     checks: dict[str, list[bool] | None] = {
         "": None,
         " + calculator": arithmetic,
         " + calculator + coverage": both,
+        " + calculator + counted coverage": counted,
     }
     if calculated:
         checks.pop("")
@@ -97,7 +119,7 @@ def rule_rows(
             checks.pop(" + calculator")
     variants: list[tuple[str, list[dict], str]] = [("critic (the run's score)", rows, "critic")]
     for label, holds in checks.items():
-        shares = shares_of(rows, holds)
+        shares = shares_of(rows, holds, among_checked and holds is not None)
         verdicts = [Verdict(x["p_good"], x["entropy"]) for x in rows]
         if holds is not None:
             verdicts = with_calculator(verdicts, holds)
@@ -121,10 +143,20 @@ def rule_rows(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("run", type=Path, help="a run directory (runs/<name>)")
-    ap.add_argument("--iteration", type=int, default=1)
+    ap.add_argument(
+        "--iteration", default="1", help="an iteration number, or `all` (their candidates pooled)"
+    )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
-    rows = iteration_candidates(args.run, args.iteration)
+    if args.iteration == "all":
+        its = sorted(int(d.name[5:]) for d in args.run.glob("iter-[0-9][0-9]") if d.is_dir())
+        if not its:
+            raise SystemExit(f"error: {args.run} has no iter-NN directories: give a run directory")
+    elif args.iteration.isdigit() and int(args.iteration) > 0:
+        its = [int(args.iteration)]
+    else:
+        raise SystemExit(f"error: --iteration {args.iteration!r}: give a number from 1, or all")
+    rows = [x for it in its for x in iteration_candidates(args.run, it)]
     try:
         cfg = load_config(args.run / "config.yaml")
     except SealError as err:
@@ -147,11 +179,12 @@ def main() -> None:
     weight = r.vote_weight if calculated else cfg.critic.vote_weight
     rules = markdown_table(
         ["rule"] + [f"L{lv} right/selected" for lv in levels],
-        rule_rows(rows, levels, r.top_k, r.min_score, calculated),
+        rule_rows(rows, levels, r.top_k, r.min_score, calculated, r.vote_among == "checked"),
     )
     body = "\n".join(
         [
-            f"Run `{args.run.name}`, candidates of iteration {args.iteration} (sampling "
+            f"Run `{args.run.name}`, candidates of iteration(s) "
+            f"{', '.join(map(str, its))} (sampling "
             f"temperature {cfg.sampling.temperature:g}, N = {r.samples}, selection vote weight "
             f"{weight:g}, calculator {'on' if calculated else 'off'}): " + "; ".join(lines) + ".",
             "",

@@ -108,6 +108,7 @@ def test_selection_signals_rules_with_and_without_the_coverage_check() -> None:
     assert table["critic p(good), vote weight 0"] == "1/3 (0.33)"  # the critic alone: all 3
     assert table["critic p(good) + calculator, vote weight 0"] == "1/3 (0.33)"  # all hold
     assert table["critic p(good) + calculator + coverage, vote weight 0"] == "1/1 (1.00)"
+    assert table["critic p(good) + calculator + counted coverage, vote weight 0"] == "1/1 (1.00)"
     assert table["oracle"] == "1/1 (1.00)"
     # a run whose scores already have both checks in them: only the variant with both
     rows_now = [{**x, "coverage": 1, "arithmetic": 1} for x in rows]
@@ -264,3 +265,27 @@ def test_efficacy_shares_a_bootstrap_with_the_replay_control(tmp_path: Path) -> 
     manifest = json.loads((tmp_path / "replay" / "manifest.json").read_text())
     assert set(manifest["stages"]) == {"critic", "base", "base-test"} and "owner" not in manifest
     assert (tmp_path / "replay" / "critic-0" / "x.json").is_file()
+
+
+def test_calculator_gold_counts_false_vetoes_and_shows_the_lines(tmp_path: Path) -> None:
+    data = tmp_path / "gold.jsonl"
+    rows = [
+        ("Tom has 3 apples and buys 4 more. How many?", "3 + 4 = <<3+4=7>>7\n#### 7"),
+        ("Ann has $32 and spends $20. How much is left?", "$32 - $20 = $300\n#### 12"),
+        ("Bo runs 2 miles a day for 5 days and 1 more. How far?", "2 * 5 = 10\n#### 10"),
+        ("Cy is x. Dee is 30 more; together 110. Who?", "x+x+30=110\nx = 40\n#### 40"),
+    ]
+    data.write_text("".join(json.dumps({"question": q, "answer": a}) + "\n" for q, a in rows))
+    script = str(ROOT / "benchmarks" / "calculator_gold.py")
+    cmd = [sys.executable, script, "--data", str(data), "--wordmath", "5", "--no-append"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    table = {ln.split(" | ")[0]: ln.split(" | ") for ln in out.stdout.splitlines()}
+    calc = table["| calculator (`critic.calculator`)"]
+    assert calc[1] == "1 / 4 (25.0%)"  # the annotator's slip; algebra is not read
+    assert calc[2].startswith("0 / ")  # references hold
+    assert table["| coverage `any`"][1] == "1 / 4 (25.0%)"  # "1 more" never used
+    assert "- `$32 - $20 = $300`" in out.stdout
+    bad = subprocess.run([sys.executable, script, "--data", str(tmp_path / "none.jsonl")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
+    assert bad.returncode == 1 and bad.stderr.strip().startswith("error: --data")

@@ -328,6 +328,11 @@ def test_counted_coverage_sees_a_skipped_step_whose_numbers_appear_elsewhere() -
     q = "Ann has 25 pens. She splits them among 5 boxes and keeps one. She buys 5 more."
     assert uses_each_quantity(q, "x = 25 / 5 = 5\nx = 5 + 5 = 10\n#### 10")
     assert not uses_each_quantity(q, "x = 25 / 5 = 5\nx = 5 * 2 = 10\n#### 10")
+    # 20% may be written 80 or 20: it must not take the 20 another sentence needs
+    q = "A bus has 135 people. 20% get off. Then 20 get on. How many are on it?"
+    ref = "x = 135 * 80 / 100 = 108\nx = 108 + 20 = 128\n#### 128"
+    assert uses_each_quantity(q, ref)
+    assert not uses_each_quantity(q, "x = 135 - 20 = 115\n#### 115")
     # GSM8K forms as in the plain check; no equation, nothing to count
     gsm = "A $1,200 laptop is 30% off. He pays 1/2 now. How much does he pay now?"
     assert uses_each_quantity(gsm, "1200 * 0.7 = 840\n840 / 2 = 420\n#### 420")
