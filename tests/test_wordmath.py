@@ -146,6 +146,8 @@ def test_step_verifier_finds_the_wrong_step() -> None:
         ("Carla works 12:00 - 8:00 = 4 hours", None),
         ("I can eat only 60g * 4/5 = 240g/5 = 48 grams", None),
         ("Colin skips at (2/3*6=4 miles per hour).", None),
+        ("The chances are 3 / 6 = 50%.", None),
+        ("250=(5/2)x", None),
         # a model's slip after a colon is still one
         ("A is 6 years older than Nina:8 * 10 = 60.", False),
     ],

@@ -7,8 +7,8 @@ a solution is recomputed exactly (``seal.tasks.wordmath.check_steps``: plain tex
 GSM8K's ``<<48/2=24>>`` annotations alike); a solution with a false equation is judged bad
 whatever the learned verdict, and does not vote in self-consistency. Solutions without
 equations (code, multiple choice) pass unchanged, and so does what is not plain arithmetic
-(algebra, mixed numbers, clock times): on GSM8K's gold test solutions it vetoes 9 of 1,319
-(0.7%; 154 before it read ``$``, ``.5`` and ``−`` and skipped algebra), most of them true
+(algebra, mixed numbers, clock times): on GSM8K's gold test solutions it vetoes 5 of 1,319
+(0.4%; 154 before it read ``$``, ``.5`` and ``−`` and skipped algebra), most of them true
 slips of the annotators (``$32 - $20 = $300``).
 
 A solution can also be wrong with every equation true: it skips a step. The calculator

@@ -424,14 +424,15 @@ _OPS = _SIGNS + "xX"  # 3 x 4, 270 X 7
 _TERM = rf"\(*[-−–]?{_NUMBER}\)*"
 _EXPR = rf"{_TERM}(?:\s*[{_OPS}]\s*{_TERM})*"
 _CHAIN = re.compile(rf"(?<![\d.])(?<!\d:)({_EXPR})((?:\s*=\s*{_EXPR})+)")
-_OPEN_BEFORE = re.compile(rf"(?:[\w)(√&]|[\w)%]\s*[{_SIGNS}^]\s*|\d\s+)$")
+_OPEN_BEFORE = re.compile(rf"(?:[\w)(√&]|[\w)%]\s*[{_OPS}^]\s*|\d\s+)$")
 """Text before a chain that makes its left side part of a longer expression the checker
 cannot read: a variable or operator (``x+x+30=110``, ``3x + 4 = 28``, ``60g * 4/5``), a
 factor written next to a bracket (``27(1/3)=9``), a root, or a mixed number
 (``3 1/2 - 2 = 1 1/2``). A clock time (``12:00 - 8:00``) starts no chain."""
-_OPEN_AFTER = re.compile(rf"\(|\s+\d+/\d|\s*[{_SIGNS}^]")
+_OPEN_AFTER = re.compile(rf"[(%]|[A-Za-z](?![A-Za-z])|\s+\d+/\d|\s*[{_SIGNS}^]")
 """Text after a chain that makes its last value part of something longer: an operator the
-chain could not read on (``3 = 1+ F``), a bracket, or a mixed number's fraction
+chain could not read on (``3 = 1+ F``), a bracket, a percentage (``3 / 6 = 50%``), a
+one-letter variable or unit (``250=(5/2)x``, ``240g/5``), or a mixed number's fraction
 (``= 3 1/2``)."""
 
 
