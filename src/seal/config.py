@@ -157,7 +157,7 @@ class CriticConfig(_Section):
     0.79 right; it vetoes 1 right one of 340 there, and 9.4% of GSM8K's gold test
     solutions, which leave a given number unused). ``each``: counted, each stated quantity
     a fresh operand of its own (level-6 loop selections: precision 0.66 -> 0.81 at the
-    same right ones kept; it vetoes 18.0% of GSM8K's gold test solutions). ``auto``:
+    same right ones kept; it vetoes 17.9% of GSM8K's gold test solutions). ``auto``:
     ``each`` where every stated quantity enters one operation (wordmath), else ``any``. ``true`` /
     ``false`` read as ``auto`` / ``off``."""
 
