@@ -3,7 +3,8 @@
 Trains a LoRA policy (seal's rank and targets) on the embedded model with TRL's GRPO, on
 wordmath train prompts of the given levels, for a fixed wall time (the time `seal run`
 takes), with one of two rewards: the task's verifier (1 right, 0 wrong), or seal's critic
-(p(good) of a critic adapter trained by `seal critic train` or a run's `critic-0/`). Then
+(p(good) of a critic adapter trained by `seal critic train` or a run's `critic-0/`, 0 where
+its calculator or coverage check vetoes the solution, as `seal run` scores; without votes). Then
 scores greedy test accuracy by level with seal's evaluator, beside the untouched base.
 Compare its rows with `benchmarks/efficacy.py` at equal wall time and equal reward.
 """
@@ -24,10 +25,12 @@ import torch
 
 from benchmarks.common import level_list, markdown_table, report
 from seal.adapters import load_adapter, lora_config, with_adapters
-from seal.config import ModelConfig, RunConfig, SamplingConfig
+from seal.config import CriticConfig, ModelConfig, RunConfig, SamplingConfig
+from seal.critic.calculator import arithmetic_holds, covers_quantities
 from seal.critic.model import Critic
 from seal.evaluate import evaluate
 from seal.generation.hf import HFSampler
+from seal.improve.candidates import coverage_rule
 from seal.models import load_model
 from seal.tasks.wordmath import WordMath
 
@@ -44,9 +47,17 @@ class _Answer:  # the verifier only reads .answer
         self.answer = answer
 
 
-def critic_reward(critic: Critic):
+def critic_reward(critic: Critic, task: WordMath):
+    """seal's judgment without the votes: the critic's p(good), 0 where its calculator or
+    coverage check (``critic.coverage`` auto, as ``seal run`` scores) vetoes the solution."""
+    rule = coverage_rule(CriticConfig().coverage, task)
+
     def reward(prompts, completions, question, **_) -> list[float]:
-        return [v.p_good for v in critic.score(list(question), list(completions), quiet=True)]
+        verdicts = critic.score(list(question), list(completions), quiet=True)
+        return [
+            v.p_good if arithmetic_holds(c) and covers_quantities(q, c, rule) else 0.0
+            for v, q, c in zip(verdicts, question, completions, strict=True)
+        ]
 
     return reward
 
@@ -98,7 +109,7 @@ def main() -> None:
         judge = load_model(ModelConfig(name=args.model))
         shared = with_adapters(judge.model)
         load_adapter(shared, "critic", Path(args.critic))
-        reward = critic_reward(Critic(shared, judge.tokenizer))
+        reward = critic_reward(Critic(shared, judge.tokenizer), train_task)
 
     torch.manual_seed(0)
     loaded = load_model(ModelConfig(name=args.model))

@@ -289,3 +289,21 @@ def test_calculator_gold_counts_false_vetoes_and_shows_the_lines(tmp_path: Path)
     bad = subprocess.run([sys.executable, script, "--data", str(tmp_path / "none.jsonl")],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.strip().startswith("error: --data")
+
+
+def test_trl_critic_reward_is_the_verdict_vetoed_by_the_checks() -> None:
+    from benchmarks.trl_grpo import critic_reward
+
+    from seal.critic.model import Verdict
+    from seal.tasks.wordmath import WordMath
+
+    class Judge:  # the learned verdict: every solution looks good
+        def score(self, questions, texts, quiet=False):
+            return [Verdict(0.9, 0.3) for _ in texts]
+
+    q = "Raj has 36 books. He sells 6 books. How many are left?"
+    right = "x = 36 - 6 = 30\n#### 30"
+    slip = "x = 36 - 6 = 31\n#### 31"  # a false equation
+    skipped = "x = 36 + 0 = 36\n#### 36"  # "sells 6" never used
+    reward = critic_reward(Judge(), WordMath())
+    assert reward([q] * 3, [right, slip, skipped], [q] * 3) == [0.9, 0.0, 0.0]
