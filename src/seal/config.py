@@ -158,8 +158,8 @@ class CriticConfig(_Section):
     solutions, which leave a given number unused). ``each``: counted, each stated quantity
     a fresh operand of its own (level-6 loop selections: precision 0.66 -> 0.81 at the
     same right ones kept; it vetoes 17.9% of GSM8K's gold test solutions). ``auto``:
-    ``each`` where every stated quantity enters one operation (wordmath), else ``any``. ``true`` /
-    ``false`` read as ``auto`` / ``off``."""
+    ``each`` where every stated quantity enters one operation (wordmath), else ``any``.
+    ``true`` / ``false`` read as ``auto`` / ``off``."""
 
     @field_validator("coverage", mode="before")
     @classmethod
