@@ -8,8 +8,9 @@ GSM8K's ``<<48/2=24>>`` annotations alike); a solution with a false equation is 
 whatever the learned verdict, and does not vote in self-consistency. Solutions without
 equations (code, multiple choice) pass unchanged, and so does what is not plain arithmetic
 (algebra, mixed numbers, clock times): on GSM8K's gold test solutions it vetoes 5 of 1,319
-(0.4%; 154 before it read ``$``, ``.5`` and ``−`` and skipped algebra), most of them true
-slips of the annotators (``$32 - $20 = $300``).
+(0.4%; 154 before it read ``$``, ``.5`` and ``−`` and skipped algebra): one a true slip of
+the annotators (``$32 - $20 = $300``), the rest forms it still misreads (a running sum
+written as one chain, ``(1/2) 278``).
 
 A solution can also be wrong with every equation true: it skips a step. The calculator
 therefore also checks that every quantity the question states is used: each number of the
