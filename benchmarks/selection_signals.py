@@ -24,6 +24,7 @@ from benchmarks.common import iteration_candidates, markdown_table, report
 from seal.config import load_config
 from seal.critic.calculator import (
     arithmetic_holds,
+    covers_quantities,
     uses_each_quantity,
     uses_every_quantity,
     with_calculator,
@@ -99,19 +100,18 @@ def rule_rows(
     ``coverage`` column), so the variants without them are left out. ``among_checked``: an
     answer's vote share is of the samples passing the checks (``run.vote_among`` checked)."""
     arithmetic = [arithmetic_holds(x["text"]) for x in rows]
-    both = [
-        a and uses_every_quantity(x["question"], x["text"])
-        for a, x in zip(arithmetic, rows, strict=True)
-    ]
-    counted = [
-        a and uses_each_quantity(x["question"], x["text"])
-        for a, x in zip(arithmetic, rows, strict=True)
-    ]
+
+    def checked(rule: str) -> list[bool]:
+        return [
+            a and covers_quantities(x["question"], x["text"], rule)
+            for a, x in zip(arithmetic, rows, strict=True)
+        ]
+
     checks: dict[str, list[bool] | None] = {
         "": None,
         " + calculator": arithmetic,
-        " + calculator + coverage": both,
-        " + calculator + counted coverage": counted,
+        " + calculator + coverage": checked("any"),
+        " + calculator + counted coverage": checked("each"),
     }
     if calculated:
         checks.pop("")
