@@ -78,6 +78,8 @@ def main() -> None:
         default=None,
         help="levels that get --samples (e.g. 5-6); the others greedy only (default: all)",
     )
+    ap.add_argument("--device", default="auto", help="cpu, cuda, auto (CUDA when present)")
+    ap.add_argument("--batch", type=int, default=64, help="rows a sampling batch (GPU: 512)")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
@@ -85,8 +87,9 @@ def main() -> None:
     sampled = set(levels)
     if args.sample_levels:
         sampled = set(level_list(args.sample_levels, "--sample-levels"))
-    loaded = load_model(ModelConfig(name=args.model))
-    sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=64)
+    # float32 on every device, so a GPU profile compares with the CPU's
+    loaded = load_model(ModelConfig(name=args.model, device=args.device, dtype="float32"))
+    sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=args.batch)
     rows = []
     slips: Counter[tuple[str, str]] = Counter()
     wrong: Counter[int] = Counter()

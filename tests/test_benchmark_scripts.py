@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from benchmarks.level_profile import first_slip, step_lines
 
 from seal.tasks.wordmath import generate
@@ -307,3 +308,47 @@ def test_trl_critic_reward_is_the_verdict_vetoed_by_the_checks() -> None:
     skipped = "x = 36 + 0 = 36\n#### 36"  # "sells 6" never used
     reward = critic_reward(Judge(), WordMath())
     assert reward([q] * 3, [right, slip, skipped], [q] * 3) == [0.9, 0.0, 0.0]
+
+
+def test_gpu_pretrain_refuses_a_malformed_variant_before_starting_anything(tmp_path) -> None:
+    script = str(ROOT / "benchmarks" / "gpu_pretrain.sh")
+    for bad, needle in [("s0", "not NAME=SETTINGS"), ("a.b=pretrain.steps=3", "variant name")]:
+        env = {"PATH": "/usr/bin:/bin", "OUT": str(tmp_path / "out")}
+        out = subprocess.run(["bash", script, bad], capture_output=True, text=True, env=env)
+        assert out.returncode == 2 and needle in out.stdout
+        assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_gpu_pretrain_trains_profiles_and_returns_the_model_closest_to_the_band(tmp_path) -> None:
+    """The script end to end on the CPU (DEVICE=cpu): each recipe trained and profiled, the
+    logs packed, and the kept model's split archive reassembles into a loadable model."""
+    import tarfile
+
+    from transformers import AutoModelForCausalLM
+
+    small = ("pretrain.steps=2 pretrain.batch_size=2 pretrain.hidden_size=16 pretrain.layers=1 "
+             "pretrain.heads=2 pretrain.intermediate_size=32 pretrain.tokenizer_corpus=200 "
+             "pretrain.threads=1")  # fmt: skip
+    out = tmp_path / "out"
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "OUT": str(out),
+           "DEVICE": "cpu", "PROBLEMS": "1", "KEEP": "1", "PYTHON": sys.executable,
+           "HOME": str(tmp_path)}  # fmt: skip
+    script = str(ROOT / "benchmarks" / "gpu_pretrain.sh")
+    run = subprocess.run(["bash", script, f"a={small}", f"b={small} pretrain.stretch_share=0"],
+                         capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    for name in ("a", "b"):
+        assert f"== {name}:" in run.stdout
+    assert run.stdout.count("| 7 | 1 |") == 2  # a level-7 row in each profile
+    with tarfile.open(out / "runs.tgz") as tar:
+        names = tar.getnames()
+    assert any(n.endswith("a.profile.txt") for n in names)
+    assert not any(n.endswith(".safetensors") for n in names)
+    parts = sorted(out.glob("*.model.tgz.part*"))
+    assert parts and len({p.name.split(".")[0] for p in parts}) == 1  # KEEP=1: one model
+    (tmp_path / "model.tgz").write_bytes(b"".join(p.read_bytes() for p in parts))
+    with tarfile.open(tmp_path / "model.tgz") as tar:
+        tar.extractall(tmp_path / "back", filter="data")
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "back" / parts[0].name.split(".")[0])
+    assert model.config.num_hidden_layers == 1

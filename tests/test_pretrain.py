@@ -70,3 +70,15 @@ def test_corpus_mixes_in_a_little_of_the_stretch_levels() -> None:
     assert 0.06 < deep / len(pairs) < 0.14
     plain = list(islice(corpus([1, 2], seed=0), 500))
     assert max(c.count("\n") for _, c in plain) <= 5  # Let, start, 2 steps, check, answer
+
+
+def test_shipped_model_was_trained_by_the_default_recipe() -> None:
+    """`seal pretrain-tiny` with its defaults is the recipe of the shipped model: only where
+    it ran (device, and the CPU threads, which matter on a CPU alone) may differ."""
+    import json
+
+    info = json.loads((tiny_path() / "pretrain.json").read_text())
+    where = {"device", "threads"}
+    shipped = {k: v for k, v in info["config"].items() if k not in where}
+    assert shipped == PretrainConfig().model_dump(exclude=where)
+    assert info["steps"] == shipped["steps"] and len(info["loss_curve"]) > 10
