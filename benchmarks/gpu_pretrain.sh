@@ -6,13 +6,16 @@
 #       "s05=pretrain.stretch_share=0.005" ...
 #
 # Each argument is NAME=SETTINGS (space-separated `seal pretrain-tiny --set` overrides). Every
-# variant trains at once (`--device cuda`; the GPU time-slices between them), then
-# benchmarks/level_profile.py gives greedy accuracy on levels 1-7 and maj@16 / pass@16 /
-# distinct right paths on PROFILE_SAMPLED (5-7). The tables are printed; OUT/runs.tgz holds
-# them (NAME.profile.txt), the logs and pretrain.json files; the KEEP (3) variants whose level-5 greedy
-# is closest to 50% come back as OUT/NAME.model.tgz.partNN (split under 16 MiB:
+# variant trains at once (`--device cuda`; with MPS where `nvidia-cuda-mps-control -d` works,
+# else time-sliced: four full recipes took 349-369 s on an H100 with MPS), stopped after
+# TRAIN_SECONDS (420); then benchmarks/level_profile.py (PROFILE_SECONDS, 240) gives greedy
+# accuracy on levels 1-7 and maj@16 / pass@16 / distinct right paths on PROFILE_SAMPLED
+# (5-7), PROBLEMS (200) a level. The tables are printed; OUT/runs.tgz holds them
+# (NAME.profile.txt), the logs and pretrain.json files; the KEEP (3) variants whose level-5
+# greedy is closest to 50% come back as OUT/NAME.model.tgz.partNN (split under 16 MiB:
 # `cat NAME.model.tgz.part* | tar xz`). Weights trained on a GPU differ from the CPU
-# recipe's (summation order): the profiles compare recipes.
+# recipe's (summation order): the profiles compare recipes. DEVICE=cpu runs it all on the
+# CPU (the test suite does, with a toy recipe).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || { echo "usage: OUT=DIR bash benchmarks/gpu_pretrain.sh NAME=SETTINGS ..."; exit 2; }
