@@ -22,6 +22,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/level_profile.py`
 
 from benchmarks.common import level_list, markdown_table, report
 from seal.config import ModelConfig, SamplingConfig
+from seal.errors import SealError
 from seal.evaluate import evaluate
 from seal.generation.hf import HFSampler
 from seal.models import load_model
@@ -88,8 +89,11 @@ def main() -> None:
     if args.sample_levels:
         sampled = set(level_list(args.sample_levels, "--sample-levels"))
     # float32 on every device, so a GPU profile compares with the CPU's
-    loaded = load_model(ModelConfig(name=args.model, device=args.device, dtype="float32"))
-    sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=args.batch)
+    try:
+        loaded = load_model(ModelConfig(name=args.model, device=args.device, dtype="float32"))
+        sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=args.batch)
+    except SealError as err:  # a bad --model, --device or --batch: one line, not a traceback
+        raise SystemExit(f"error: {err}") from None
     rows = []
     slips: Counter[tuple[str, str]] = Counter()
     wrong: Counter[int] = Counter()

@@ -352,3 +352,12 @@ def test_gpu_pretrain_trains_profiles_and_returns_the_model_closest_to_the_band(
         tar.extractall(tmp_path / "back", filter="data")
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "back" / parts[0].name.split(".")[0])
     assert model.config.num_hidden_layers == 1
+
+
+def test_level_profile_answers_a_bad_device_or_batch_in_one_line() -> None:
+    script = str(ROOT / "benchmarks" / "level_profile.py")
+    for flags, needle in [(["--device", "bogus"], "unknown device"), (["--batch", "0"], "batch")]:
+        out = subprocess.run([sys.executable, script, *flags, "--levels", "1", "--problems", "1",
+                              "--no-append"], capture_output=True, text=True)  # fmt: skip
+        assert out.returncode == 1 and out.stderr.strip().startswith("error:")
+        assert needle in out.stderr and "Traceback" not in out.stderr
