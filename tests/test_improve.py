@@ -7,7 +7,7 @@ import torch
 
 from seal.adapters import with_adapters
 from seal.errors import SealError
-from seal.improve.finetune import epoch_batches, sft
+from seal.improve.finetune import accumulate_grads, epoch_batches, micro_batches, sft
 from seal.improve.select import Candidate, select_top_k
 from seal.precision import clip_or_stop
 
@@ -63,6 +63,42 @@ def test_epoch_batches_mix_lengths_unless_asked_to_sort() -> None:
     by_length = epoch_batches(examples, 8, random.Random(0), mixed=False)
     assert all(len({len(c) for _, c in b}) == 1 for b in by_length)
     assert epoch_batches(examples, 8, random.Random(0)) == mixed  # seeded: every rank alike
+
+
+def test_micro_batches_group_a_batch_by_length() -> None:
+    batch = [([1] * 3, [2] * n) for n in (40, 2, 30, 5, 8, 1, 20)]
+    parts = micro_batches(batch, 3)
+    assert [len(p) for p in parts] == [3, 3, 1]
+    assert sorted(x for p in parts for x in p) == sorted(batch)  # each example once
+    lengths = [[len(c) for _, c in p] for p in parts]
+    assert lengths == [[1, 2, 5], [8, 20, 30], [40]]  # each pass pads to its own longest
+    assert micro_batches(batch, None) == [batch] == micro_batches(batch, 7)
+    assert micro_batches([], 4) == []
+
+
+def test_micro_batches_give_the_whole_batch_gradient(tiny) -> None:
+    """Passes of 2 rows accumulate the gradient one pass of the whole batch gives."""
+    model = copy.deepcopy(tiny.model)
+    tok = tiny.tokenizer
+    texts = [(" x = 3.", "#### 3"), (" Let x = 12 + 30 = 42.\nCheck: 42 - 30 = 12.", "#### 42"),
+             (" x = 5 * 2 = 10.", "#### 10"), (" Let x = 7.\nx = 7 - 1 = 6.", "#### 6"),
+             (" x = 9.", "#### 9")]  # fmt: skip
+    batch = [
+        (
+            tok("Question: q\nAnswer:")["input_ids"],
+            tok(a + "\n" + b, add_special_tokens=False)["input_ids"],
+        )
+        for a, b in texts
+    ]
+    n_tok = sum(len(c) for _, c in batch)
+    grads, losses = [], []
+    for size in (None, 2):
+        model.zero_grad()
+        losses.append(accumulate_grads(model, batch, n_tok, tok.pad_token_id, "off", size))
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    assert float((grads[0] - grads[1]).norm() / grads[0].norm()) < 1e-5
+    assert float(grads[0].norm()) > 0
 
 
 def test_group_advantages() -> None:

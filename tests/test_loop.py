@@ -327,3 +327,21 @@ def test_finetune_auto_trains_small_models_whole_and_large_ones_through_lora() -
     assert finetune_mode(vllm, 5_000_000) == "lora"
     lora = cfg.model_copy(update={"run": cfg.run.model_copy(update={"finetune": "lora"})})
     assert finetune_mode(lora, 5_000_000) == "lora"
+
+
+def test_sft_micro_batch_auto_cuts_batches_on_the_cpu_only() -> None:
+    """run.sft_micro_batch=auto: passes of CPU_MICRO_BATCH rows on the CPU, whole batches on
+    a GPU; a number is taken as set, and 0 or a word other than auto is a config error."""
+    import torch
+
+    from seal.config import parse_config
+    from seal.improve.policy import CPU_MICRO_BATCH, micro_batch_size
+
+    assert parse_config({}).run.sft_micro_batch == "auto"
+    assert micro_batch_size("auto", torch.device("cpu")) == CPU_MICRO_BATCH
+    assert micro_batch_size("auto", torch.device("cuda", 0)) is None
+    assert micro_batch_size(8, torch.device("cuda", 0)) == 8
+    assert parse_config({"run": {"sft_micro_batch": 2}}).run.sft_micro_batch == 2
+    for bad in (0, "fast"):  # one line naming both ways to set it, no union-member tags
+        with pytest.raises(SealError, match=r"^config key 'run.sft_micro_batch': .*, or 'auto'"):
+            parse_config({"run": {"sft_micro_batch": bad}})

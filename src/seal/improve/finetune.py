@@ -53,6 +53,36 @@ def epoch_batches(
     return batches
 
 
+def micro_batches(batch: list[Any], size: int | None) -> list[list[Any]]:
+    """A batch's examples in forward passes of at most ``size`` rows, grouped by length
+    so each pads only to its own longest (None: one pass)."""
+    if not batch or size is None or size >= len(batch):
+        return [batch] if batch else []
+    ordered = sorted(batch, key=lambda pc: len(pc[0]) + len(pc[1]))
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def accumulate_grads(
+    model: PreTrainedModel,
+    batch: list[tuple[list[int], list[int]]],
+    n_tok: int,
+    pad: int,
+    bf16: str = "auto",
+    micro_batch: int | None = None,
+) -> float:
+    """Add the gradients of ``batch``'s summed completion-token loss / ``n_tok`` to the
+    model's, in forward passes of ``micro_batch`` rows; returns the summed loss."""
+    device = next(model.parameters()).device
+    loss_sum = 0.0
+    for part in micro_batches(batch, micro_batch):
+        ids, mask, labels = completion_batch(part, pad)
+        with train_autocast(device, bf16):
+            summed = token_loss_sum(model, ids.to(device), mask.to(device), labels.to(device))
+        (summed / n_tok).backward()
+        loss_sum += summed.item()
+    return loss_sum
+
+
 def sft(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -65,15 +95,16 @@ def sft(
     quiet: bool = False,
     bf16: str = "auto",
     mixed: bool = True,
+    micro_batch: int | None = None,
 ) -> list[float]:
     """Train the model's trainable parameters in place; returns the mean loss per epoch.
     ``mixed``: batches of examples in random order (levels mixed in every batch); False:
-    length-sorted batches (less padding, one length per batch), shuffled."""
+    length-sorted batches (less padding, one length per batch), shuffled. ``micro_batch``:
+    rows per forward/backward pass (``micro_batches``; None: the whole batch in one)."""
     if not pairs:
         return []
     rng = random.Random(seed)
     torch.manual_seed(seed)
-    device = next(model.parameters()).device
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
     encoded = []
@@ -96,15 +127,7 @@ def sft(
                 # tokens learned in this batch on every rank: the loss's denominator
                 n_tok = sum(len(c) for _, c in batch)
                 mine = distributed.split(batch)
-                loss_sum = 0.0
-                if mine:
-                    ids, mask, labels = completion_batch(mine, pad)
-                    with train_autocast(device, bf16):
-                        summed = token_loss_sum(
-                            model, ids.to(device), mask.to(device), labels.to(device)
-                        )
-                    (summed / n_tok).backward()
-                    loss_sum = summed.item()
+                loss_sum = accumulate_grads(model, mine, n_tok, pad, bf16, micro_batch)
                 distributed.sum_grads(params)
                 clip_or_stop(params, "fine-tuning")
                 opt.step()
