@@ -463,10 +463,14 @@ def load_config(
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            raise SealError(f"config file {path} is a directory; give a YAML file")
         if not path.is_file():
             raise SealError(f"config file {path} does not exist")
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except PermissionError:
+            raise SealError(f"config file {path} cannot be read (permission denied)") from None
         except (yaml.YAMLError, UnicodeDecodeError) as err:
             first = str(err).splitlines()[0]
             raise SealError(f"config file {path} is not valid YAML: {first}") from None
