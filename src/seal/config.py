@@ -319,8 +319,9 @@ class RunConfig(_Section):
     only to its own longest; gradients add up over the passes, so the update is the same.
     auto (default): 4 on the CPU, where a padded token costs as much as a real one (a
     round's batches, replay mixed in, padded to 1.64x their real tokens in one pass and
-    1.20x in passes of 4: an epoch of 480 examples 15.9 -> 12.3 s on 2 threads), the whole
-    batch on a GPU, where one pass costs less than four."""
+    1.20x in passes of 4: an epoch of 660 examples 22.7 -> 18.1 s on 2 threads, 1.25x;
+    `make run` 17.7 min; BENCHMARKS.md), the whole batch on a GPU, where one pass costs
+    less than four."""
     critic_update: bool = True
     critic_update_size: int = Field(96, ge=1)
     """Most new self-labels the critic trains on per iteration (plus half as many replayed
