@@ -361,3 +361,22 @@ def test_level_profile_answers_a_bad_device_or_batch_in_one_line() -> None:
                               "--no-append"], capture_output=True, text=True)  # fmt: skip
         assert out.returncode == 1 and out.stderr.strip().startswith("error:")
         assert needle in out.stderr and "Traceback" not in out.stderr
+
+
+def test_finetune_speed_tables_each_setting_and_refuses_bad_sizes(tmp_path) -> None:
+    """A tiny round (2 frontier solutions, 1 reference each) in one pass and in passes of 2:
+    one row per setting with the same loss; a bad --sizes or device is one line."""
+    script = str(ROOT / "benchmarks" / "finetune_speed.py")
+    args = ["--selected", "2", "--replay", "1", "--sizes", "whole,2", "--repeats", "1"]
+    out = subprocess.run([sys.executable, script, *args, "--no-append"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith(("| whole", "| 2 "))]
+    assert len(rows) == 2
+    losses = {row.split("|")[5].strip() for row in rows}
+    assert len(losses) == 1  # the same update, whatever the passes
+    for bad, why in ((["--sizes", "whole,0"], "--sizes: '0'"), (["--device", "tpu9"], "device")):
+        out = subprocess.run([sys.executable, script, *bad, "--no-append"],
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert out.returncode != 0 and "Traceback" not in out.stderr
+        assert out.stderr.startswith("error:") and why in out.stderr
