@@ -208,10 +208,14 @@ class RunConfig(_Section):
     """The self-improvement loop (``seal run``)."""
 
     task: str = "wordmath"
-    iterations: int = Field(5, ge=1)
+    iterations: int = Field(8, ge=1)
     """At most this many sample-select-train rounds (``patience`` stops earlier). On the
-    embedded model the selected data takes a few rounds to add up: one run that stayed flat
-    over 3 (72.1) climbed in its 4th (76.3; BENCHMARKS.md)."""
+    embedded model the loop is still climbing after 5: as the policy solves more of its
+    frontier, a round keeps right solutions of more problems (54 selected in round 1, 131-169
+    in round 8). 8 (default) against 5, the same runs continued, 3 seeds on 2 CPU threads:
+    levels 6+7 +41% [+26, +43] against +28% [+18, +35], overall 76.9 [75.9, 77.2] against
+    75.7 [75.5, 76.4], every seed higher, in ~27 min against ~18 (BENCHMARKS.md,
+    2026-11-28); ``--set run.iterations=5`` for the shorter run."""
     train_levels: list[int] | None = None
     """wordmath levels whose train prompts the loop samples; null (default): the frontier,
     chosen each iteration from the last validation (``frontier_*``)."""
@@ -221,7 +225,11 @@ class RunConfig(_Section):
     solved: where self-training can add ability. Under ~15% a level's samples are almost
     all wrong and the critic cannot pick the few right ones (the previous embedded model's
     level 6 at 4-7%: 1-2 right in 25-27 critic selections), so the loop would train on
-    errors."""
+    errors. Measured again on the shipped model (seed 0, ``frontier_low`` 0.01 and
+    ``frontier_width`` 2, so level 7 at 4-7% was sampled beside level 6): 32 of 94 level-7
+    selections right over 5 rounds, level 7 4.5 -> 4.5 and level 6 only 29.5 -> 35.0
+    (levels 6+7 +16% against +28 / +38% sampling level 6 alone), 17.6 min after the
+    bootstrap (BENCHMARKS.md, 2026-11-28)."""
     frontier_width: int = Field(1, ge=1)
     """Most levels sampled per iteration (the hardest ones in the band, then the ones just
     above it). 1 (one level): on the previous model (48 prompts) the oracle climbed at every
@@ -334,13 +342,15 @@ class RunConfig(_Section):
     """... nor any level's validation accuracy by more than this (null: no per-level check);
     wide enough for the noise of 100 problems per level, narrow enough to catch a level
     traded away (a run on mostly wrong level-5 selections lost 12 points there)."""
-    patience: int = Field(2, ge=1)
+    patience: int = Field(3, ge=1)
     """Stop after this many iterations in a row without a validation gain: overall, or on
     the levels the iteration sampled (the frontier can climb while the overall accuracy,
     mostly levels already solved, moves by noise: a run stopped at round 3 with level 6
-    rising 26 -> 27 -> 29 -> 33 and the overall 74.3 -> 74.3 -> 74.0). 3 was tried: the
-    default run on 2 CPU threads then went on to a 4th round that did not gain either (+4
-    min, same result; BENCHMARKS.md)."""
+    rising 26 -> 27 -> 29 -> 33 and the overall 74.3 -> 74.3 -> 74.0). 3 (default): of the
+    3 seeds measured at 8 rounds, one rolled round 6 back and gained nothing on validation
+    in round 7, where 2 would have stopped it; it went on to round 8 and ended levels 6+7
+    at +26% (+18% after 5 rounds). With 5 rounds, 3 had added a round that gained nothing
+    (+4 min; BENCHMARKS.md)."""
     report_to: list[str] = []
     """Experiment trackers for per-iteration metrics: tensorboard, wandb, mlflow."""
     audit_size: int = Field(64, ge=0)
