@@ -208,14 +208,14 @@ class RunConfig(_Section):
     """The self-improvement loop (``seal run``)."""
 
     task: str = "wordmath"
-    iterations: int = Field(8, ge=1)
+    iterations: int = Field(12, ge=1)
     """At most this many sample-select-train rounds (``patience`` stops earlier). On the
-    embedded model the loop is still climbing after 5: as the policy solves more of its
-    frontier, a round keeps right solutions of more problems (54 selected in round 1, 131-169
-    in round 8). 8 (default) against 5, the same runs continued, 3 seeds on 2 CPU threads:
-    levels 6+7 +41% [+26, +43] against +28% [+18, +35], overall 76.9 [75.9, 77.2] against
-    75.7 [75.5, 76.4], every seed higher, in ~27 min against ~18 (BENCHMARKS.md,
-    2026-11-28); ``--set run.iterations=5`` for the shorter run."""
+    embedded model the loop keeps climbing long after 5 rounds: as the policy solves more
+    of its frontier, a round keeps right solutions of more problems (54 selected in round 1,
+    149-196 in rounds 9-12). The same 3 seeds continued, 2 CPU threads (BENCHMARKS.md,
+    2026-11-28), levels 6+7 relative: 5 rounds +28% [+18, +35] (~18 min), 8 rounds +41%
+    [+26, +43] (~27 min), **12 (default) +78% [+54, +88]** (overall 74.1 -> 78.9 [77.9,
+    79.1], ~39 min); ``--set run.iterations=5`` for the short run."""
     train_levels: list[int] | None = None
     """wordmath levels whose train prompts the loop samples; null (default): the frontier,
     chosen each iteration from the last validation (``frontier_*``)."""
@@ -347,9 +347,9 @@ class RunConfig(_Section):
     the levels the iteration sampled (the frontier can climb while the overall accuracy,
     mostly levels already solved, moves by noise: a run stopped at round 3 with level 6
     rising 26 -> 27 -> 29 -> 33 and the overall 74.3 -> 74.3 -> 74.0). 3 (default): of the
-    3 seeds measured at 8 rounds, one rolled round 6 back and gained nothing on validation
-    in round 7, where 2 would have stopped it; it went on to round 8 and ended levels 6+7
-    at +26% (+18% after 5 rounds). With 5 rounds, 3 had added a round that gained nothing
+    3 seeds measured to 12 rounds, one rolled round 6 back and gained nothing on validation
+    in round 7, where 2 would have stopped it; it went on to end levels 6+7 at +26% after
+    8 rounds and +54% after 12 (+18% after 5). With 5 rounds, 3 had added a round that gained nothing
     (+4 min; BENCHMARKS.md)."""
     report_to: list[str] = []
     """Experiment trackers for per-iteration metrics: tensorboard, wandb, mlflow."""
