@@ -349,8 +349,8 @@ class RunConfig(_Section):
     rising 26 -> 27 -> 29 -> 33 and the overall 74.3 -> 74.3 -> 74.0). 3 (default): of the
     3 seeds measured to 12 rounds, one rolled round 6 back and gained nothing on validation
     in round 7, where 2 would have stopped it; it went on to end levels 6+7 at +26% after
-    8 rounds and +54% after 12 (+18% after 5). With 5 rounds, 3 had added a round that gained nothing
-    (+4 min; BENCHMARKS.md)."""
+    8 rounds and +54% after 12 (+18% after 5). With 5 rounds, 3 had added a round that
+    gained nothing (+4 min; BENCHMARKS.md)."""
     report_to: list[str] = []
     """Experiment trackers for per-iteration metrics: tensorboard, wandb, mlflow."""
     audit_size: int = Field(64, ge=0)
