@@ -164,6 +164,38 @@ def test_resume_with_other_config_is_refused(
     assert "different config" in err and "run.samples" in err and "\n" not in err
 
 
+def test_resume_with_more_rounds_goes_on_and_keeps_the_earlier_result(
+    uninterrupted, tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    """`seal run --resume DIR --set run.iterations=N` continues a finished run: the rounds
+    done are kept as they were, the further ones run, the final test is redone, and the
+    earlier final result is kept beside it; what a run cannot change stays refused."""
+    _, d, summary = uninterrupted
+    run = tmp_path / "more"
+    shutil.copytree(d, run)
+    code, _, err = seal_cli("run", "--resume", str(run), "--set", "run.iterations=1")
+    one_line_error(code, err, "has run 2 iterations", "at least 2")
+    code, _, err = seal_cli(
+        "run", "--resume", str(run), "--set", "run.iterations=3", "--set", "run.top_k=1"
+    )
+    one_line_error(code, err, "run.top_k", "run.iterations")
+    assert "final" in json.loads((run / "manifest.json").read_text())["stages"]  # untouched
+
+    code, _, err = seal_cli("run", "--resume", str(run), "--set", "run.iterations=3")
+    assert code == 0, err
+    more = json.loads((run / "summary.json").read_text())
+    assert [m["iteration"] for m in more["iterations"]] == [1, 2, 3]
+    for x, y in zip(summary["iterations"], more["iterations"][:2], strict=False):
+        assert x["selected"] == y["selected"]
+        assert x["validation"]["by_level"] == y["validation"]["by_level"]
+    assert more["base"]["metrics"] == summary["base"]["metrics"]
+    kept = json.loads((run / "final-02" / "summary.json").read_text())
+    assert kept["final"]["metrics"] == summary["final"]["metrics"]
+    assert len(kept["iterations"]) == 2
+    assert "iterations: 3" in (run / "config.yaml").read_text()
+    assert (run / "iter-03" / "policy").exists() and (run / "final" / "eval.json").exists()
+
+
 def test_kill_9_then_resume_equals_uninterrupted(uninterrupted, tmp_path: Path) -> None:
     """A real `seal run` process killed with SIGKILL mid-run, then `seal run --resume`."""
     import os

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ from seal.config import SealConfig, dump_config, load_config, parse_set
 from seal.errors import SealError
 from seal.outputs import check_output_dir, check_output_file, check_output_files
 from seal.tasks.levels import parse_levels
+
+if TYPE_CHECKING:
+    from seal.store import RunDir
 
 # rich_markup_mode=None: help text is plain text (``mmlu[/subject]`` is not a Rich tag).
 # No no_args_is_help: a bare ``seal`` is click's one-line "Missing command" usage error.
@@ -509,15 +512,10 @@ def run_cmd(
         check_run_dir(resume)
         stored = load_config(resume / "config.yaml")
         given = {k: v for k, v in flags.items() if v is not None}
+        cfg, run, fresh = stored, RunDir(resume), False
         if config is not None or set_ or given:
             wanted = _config(config or resume / "config.yaml", set_, given)
-            if wanted.model_dump() != stored.model_dump():
-                diff = _first_difference(stored.model_dump(), wanted.model_dump())
-                raise SealError(
-                    f"{resume} was made with a different config ({diff}); resume it without "
-                    "changes or start a new run"
-                )
-        cfg, run, fresh = stored, RunDir(resume), False
+            cfg = _reopened(run, stored, wanted)
     else:
         cfg = _config(config, set_, flags, preset)
         fresh = True
@@ -581,12 +579,49 @@ def _task_for_run(cfg: SealConfig) -> None:
         get_task(cfg.run.task)
 
 
-def _first_difference(a: Any, b: Any, prefix: str = "") -> str:
+EXTENDABLE = ("run.iterations", "run.patience")
+"""What ``seal run --resume`` may change: how far the loop goes, not what it does."""
+
+
+def _reopened(run: RunDir, stored: SealConfig, wanted: SealConfig) -> SealConfig:
+    """The config a resumed run goes on with: the stored one, or ``wanted`` where it only
+    lets the loop go further (``EXTENDABLE``), the finished run then reopened."""
+    a, b = stored.model_dump(), wanted.model_dump()
+    if a == b:
+        return stored
+    other = sorted(key for key in _differences(a, b) if key not in EXTENDABLE)
+    if other:
+        was, now = a, b
+        for part in other[0].split("."):
+            was, now = (was or {}).get(part), (now or {}).get(part)
+        raise SealError(
+            f"{run.path} was made with a different config ({other[0]}: run has {was!r}, "
+            f"given {now!r}); a resumed run can only "
+            f"go further ({', '.join(EXTENDABLE)}): resume it without other changes or start "
+            "a new run"
+        )
+    done = run.rounds_done()
+    if wanted.run.iterations < done:
+        raise SealError(
+            f"{run.path} has run {done} iterations; run.iterations={wanted.run.iterations} "
+            f"would drop some: give at least {done}, or evaluate an earlier round with "
+            f"`seal eval --policy {run.path}/iter-NN/policy`"
+        )
+    kept = run.reopen(dump_config(wanted))
+    if kept is not None:
+        out.print(f"reopened {run.path}: its earlier final test is kept in {kept}")
+    return wanted
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Every dotted key whose value differs between two config dumps."""
     if isinstance(a, dict) and isinstance(b, dict):
-        for k in a:
-            if a[k] != b.get(k):
-                return _first_difference(a[k], b.get(k), f"{prefix}{k}.")
-    return f"{prefix.rstrip('.')}: run has {a!r}, given {b!r}"
+        return [
+            d
+            for k in a.keys() | b.keys()
+            for d in _differences(a.get(k), b.get(k), f"{prefix}{k}.")
+        ]
+    return [] if a == b else [prefix.rstrip(".")]
 
 
 @app.command("report")

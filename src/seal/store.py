@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import socket
 import tempfile
 import time
@@ -170,3 +172,37 @@ class RunDir:
 
     def is_done(self, stage: str) -> bool:
         return stage in self.manifest["stages"]
+
+    def rounds_done(self) -> int:
+        """How many loop iterations (``iter-N`` stages) are done."""
+        return sum(bool(re.fullmatch(r"iter-\d+", k)) for k in self.manifest["stages"])
+
+    def reopen(self, config_yaml: str) -> Path | None:
+        """Continue a run under a new config (more rounds): its final test is copied to
+        ``final-NN/`` (NN: the rounds it came after, ``summary.json`` with it) and forgotten,
+        then the config is replaced, so resuming runs the further rounds and tests again.
+        Each step is atomic and the old results are copied before anything is forgotten, so a
+        kill at any point leaves a run that resumes (as before, or as reopened). Returns
+        where the earlier final results went (None if the run had none)."""
+
+        def reopen() -> Path | None:
+            kept = None
+            if self.is_done("final"):
+                kept = self.path / f"final-{self.rounds_done():02d}"
+                if not kept.exists():
+                    tmp = kept.with_name(kept.name + ".tmp")
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    if (self.path / "final").is_dir():
+                        shutil.copytree(self.path / "final", tmp)
+                    else:
+                        tmp.mkdir()
+                    if (self.path / "summary.json").exists():
+                        shutil.copy2(self.path / "summary.json", tmp / "summary.json")
+                    os.replace(tmp, kept)
+                manifest = self.manifest
+                manifest["stages"].pop("final", None)
+                atomic_write_json(self.path / "manifest.json", manifest)
+            atomic_write_text(self.path / "config.yaml", config_yaml)
+            return kept
+
+        return distributed.on_main(reopen)
