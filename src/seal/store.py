@@ -173,9 +173,10 @@ class RunDir:
     def is_done(self, stage: str) -> bool:
         return stage in self.manifest["stages"]
 
-    def rounds_done(self) -> int:
+    def rounds_done(self, manifest: dict[str, Any] | None = None) -> int:
         """How many loop iterations (``iter-N`` stages) are done."""
-        return sum(bool(re.fullmatch(r"iter-\d+", k)) for k in self.manifest["stages"])
+        stages = (manifest or self.manifest)["stages"]
+        return sum(bool(re.fullmatch(r"iter-\d+", k)) for k in stages)
 
     def reopen(self, config_yaml: str) -> Path | None:
         """Continue a run under a new config (more rounds): its final test is copied to
@@ -186,9 +187,9 @@ class RunDir:
         where the earlier final results went (None if the run had none)."""
 
         def reopen() -> Path | None:
-            kept = None
-            if self.is_done("final"):
-                kept = self.path / f"final-{self.rounds_done():02d}"
+            kept, manifest = None, self.manifest
+            if "final" in manifest["stages"]:
+                kept = self.path / f"final-{self.rounds_done(manifest):02d}"
                 if not kept.exists():
                     tmp = kept.with_name(kept.name + ".tmp")
                     shutil.rmtree(tmp, ignore_errors=True)
@@ -199,8 +200,7 @@ class RunDir:
                     if (self.path / "summary.json").exists():
                         shutil.copy2(self.path / "summary.json", tmp / "summary.json")
                     os.replace(tmp, kept)
-                manifest = self.manifest
-                manifest["stages"].pop("final", None)
+                manifest["stages"].pop("final")
                 atomic_write_json(self.path / "manifest.json", manifest)
             atomic_write_text(self.path / "config.yaml", config_yaml)
             return kept
