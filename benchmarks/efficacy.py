@@ -101,6 +101,17 @@ def _spread(xs: list[float], fmt: str) -> str:
     return med if len(xs) < 2 else f"{med} [{format(min(xs), fmt)}, {format(max(xs), fmt)}]"
 
 
+def _wall(runs: list[dict]) -> str:
+    """Wall minutes over the runs that were timed (a run paused or shared by hand is kept
+    with ``wall_s`` null: its accuracy counts, its time does not)."""
+    walls = [s["wall_s"] / 60 for s in runs if s.get("wall_s") is not None]
+    if not walls:
+        return "not timed"
+    cell = _spread(walls, ".1f")
+    cell += f" ({len(walls)} of {len(runs)} timed)" if len(walls) < len(runs) else ""
+    return cell + (" (after shared bootstrap)" if all(s["shared"] for s in runs) else "")
+
+
 def run_seed(
     seed: int, names: list[str], args: argparse.Namespace, root: Path, lock: threading.Lock
 ) -> list[dict]:
@@ -238,8 +249,7 @@ def main() -> None:
                 _spread([100 * g for g in gains], "+.0f") + "%",
                 _spread(shares, ".2f") if shares else "-",
                 _spread(drops, ".1f"),
-                _spread([s["wall_s"] / 60 for s in runs], ".1f")
-                + (" (after shared bootstrap)" if all(s["shared"] for s in runs) else ""),
+                _wall(runs),
                 f"{max(s['peak_gb'] for s in runs):.2f}",
             ]
         )

@@ -169,6 +169,7 @@ def test_efficacy_tabulates_kept_runs_with_their_machine(tmp_path: Path) -> None
     kept = tmp_path / "runs.jsonl"
     runs = [_kept("critic", 0, (0.8, 0.4), 2), _kept("oracle", 0, (0.8, 0.6), 4),
             _kept("critic", 1, (0.8, 0.3), 1), _kept("oracle", 1, (0.8, 0.3), 1)]  # fmt: skip
+    runs[3]["wall_s"] = None  # a run kept untimed (paused by hand): its accuracy still counts
     kept.write_text("".join(json.dumps(r) + "\n" for r in runs))
     cmd = [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--from", str(kept),
            "--no-append"]  # fmt: skip
@@ -181,6 +182,9 @@ def test_efficacy_tabulates_kept_runs_with_their_machine(tmp_path: Path) -> None
     assert critic[2] == "20.0 → 35.0"  # median of level 2 over the seeds: 40 and 30
     assert critic[4] == "+2/-0 (0.5); +1/-0 (1)"  # paired won / lost per seed
     assert oracle[6] == "1.00 [1.00, 1.00]" and critic[6] == "0.75 [0.50, 1.00]"
+    assert (
+        critic[8] == "2.0 [2.0, 2.0]" and oracle[8] == "2.0 (1 of 2 timed) (after shared bootstrap)"
+    )
 
     kept.write_text("not json\n")
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
