@@ -22,7 +22,13 @@ from typing import Any
 from seal.errors import SealError
 from seal.metrics import auroc, reliability
 from seal.report_table import seed_rows
-from seal.store import MANIFEST_SHAPE, atomic_write_bytes, atomic_write_text, read_json_object
+from seal.store import (
+    MANIFEST_SHAPE,
+    atomic_write_bytes,
+    atomic_write_text,
+    count_rounds,
+    read_json_object,
+)
 
 STAGE_ORDER = ["critic", "base", "base-test", "iter-*", "final"]
 
@@ -82,7 +88,6 @@ def run_status(run: Path) -> dict[str, Any]:
                 "headline": str(err).replace(f"{run}{os.sep}", ""),
             }
     stages = manifest.get("stages", {})
-    iters = sorted(s for s in stages if s.startswith("iter-"))
     summary = _read(run / "summary.json")
     eval_json = _read(run / "eval.json")
     owner = manifest.get("owner") if isinstance(manifest.get("owner"), dict) else {}
@@ -114,7 +119,7 @@ def run_status(run: Path) -> dict[str, Any]:
         "name": run.name,
         "kind": manifest.get("kind", "?"),
         "status": status,
-        "iterations": len(iters),
+        "iterations": count_rounds(stages),
         "headline": head,
     }
 

@@ -118,6 +118,11 @@ def check_run_name(name: str) -> str:
 MANIFEST_SHAPE = {"kind": str, "stages": dict}
 
 
+def count_rounds(stages: dict[str, Any]) -> int:
+    """How many loop iterations (``iter-N`` stages) a manifest's stages hold."""
+    return sum(bool(re.fullmatch(r"iter-\d+", k)) for k in stages)
+
+
 class RunDir:
     """``runs/<name>/``: ``config.yaml`` (what ran) and ``manifest.json`` (stages done)."""
 
@@ -174,9 +179,8 @@ class RunDir:
         return stage in self.manifest["stages"]
 
     def rounds_done(self, manifest: dict[str, Any] | None = None) -> int:
-        """How many loop iterations (``iter-N`` stages) are done."""
-        stages = (manifest or self.manifest)["stages"]
-        return sum(bool(re.fullmatch(r"iter-\d+", k)) for k in stages)
+        """How many loop iterations are done (``manifest``: one already read)."""
+        return count_rounds((self.manifest if manifest is None else manifest)["stages"])
 
     def reopen(self, config_yaml: str) -> Path | None:
         """Continue a run under a new config (more rounds): its final test is copied to
