@@ -1,12 +1,14 @@
 """What users would run instead: TRL's `GRPOTrainer` on the same base model and prompts.
 
-Trains a LoRA policy (seal's rank and targets) on the embedded model with TRL's GRPO, on
-wordmath train prompts of the given levels, for a fixed wall time (the time `seal run`
-takes), with one of two rewards: the task's verifier (1 right, 0 wrong), or seal's critic
-(p(good) of a critic adapter trained by `seal critic train` or a run's `critic-0/`, 0 where
-its calculator or coverage check vetoes the solution, as `seal run` scores; without votes). Then
-scores greedy test accuracy by level with seal's evaluator, beside the untouched base.
-Compare its rows with `benchmarks/efficacy.py` at equal wall time and equal reward.
+Trains the policy the way `seal run` would for this model (``--finetune auto``: the whole
+model for the embedded one, as the loop's default; LoRA with seal's rank and targets above
+100M parameters or with ``--finetune lora``) with TRL's GRPO, on wordmath train prompts of
+the given levels, for a fixed wall time (the time `seal run` takes), with one of two
+rewards: the task's verifier (1 right, 0 wrong), or seal's critic (p(good) of a critic
+adapter trained by `seal critic train` or a run's `critic-0/`, 0 where its calculator or
+coverage check vetoes the solution, as `seal run` scores; without votes). Then scores greedy
+test accuracy by level with seal's evaluator, beside the untouched base. Compare its rows
+with `benchmarks/efficacy.py` at equal wall time and equal reward.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import torch
 
 from benchmarks.common import level_list, markdown_table, report
 from seal.adapters import load_adapter, lora_config, with_adapters
-from seal.config import CriticConfig, ModelConfig, RunConfig, SamplingConfig
+from seal.config import CriticConfig, ModelConfig, RunConfig, SamplingConfig, SealConfig
 from seal.critic.calculator import arithmetic_holds, covers_quantities
 from seal.critic.model import Critic
 from seal.evaluate import evaluate
 from seal.generation.hf import HFSampler
 from seal.improve.candidates import coverage_rule
+from seal.improve.policy import FULL_LR, LORA_LR, finetune_mode
 from seal.models import load_model
 from seal.tasks.wordmath import WordMath
 
@@ -62,6 +65,12 @@ def critic_reward(critic: Critic, task: WordMath):
     return reward
 
 
+def grpo_lr(lora_lr: float, mode: str) -> float:
+    """GRPO's learning rate for a fine-tuning mode: seal's ``run.ppo_lr`` (a LoRA rate) for
+    LoRA, scaled for full fine-tuning as seal scales its SFT rate (1e-4 full vs 5e-4 LoRA)."""
+    return lora_lr if mode == "lora" else lora_lr * FULL_LR / LORA_LR
+
+
 def main() -> None:
     from datasets import Dataset
     from transformers import TrainerCallback
@@ -83,6 +92,18 @@ def main() -> None:
     )
     ap.add_argument("--generations", type=int, default=8, help="completions per prompt")
     ap.add_argument("--batch-prompts", type=int, default=8, help="prompts per GRPO step")
+    ap.add_argument(
+        "--finetune",
+        choices=["auto", "lora", "full"],
+        default="auto",
+        help="what GRPO trains (auto: as seal run's run.finetune auto would, by model size)",
+    )
+    ap.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate (default: seal's run.ppo_lr for LoRA, scaled by seal's "
+        "full/LoRA fine-tuning ratio for full)",
+    )
     ap.add_argument("--json", type=Path, help="also write the row's numbers to this file")
     ap.add_argument("--test-per-level", type=int, default=200)
     ap.add_argument("--no-append", action="store_true")
@@ -93,6 +114,8 @@ def main() -> None:
         raise SystemExit(f"error: {args.critic} holds no adapter: give a run's critic-0/")
     if min(args.minutes, args.prompts, args.generations, args.batch_prompts) <= 0:
         raise SystemExit("error: --minutes, --prompts, --generations, --batch-prompts must be > 0")
+    if args.lr is not None and args.lr <= 0:
+        raise SystemExit("error: --lr must be > 0")
 
     run = RunConfig()
     train_task = WordMath(levels=level_list(args.levels))
@@ -113,6 +136,11 @@ def main() -> None:
 
     torch.manual_seed(0)
     loaded = load_model(ModelConfig(name=args.model))
+    cfg = SealConfig(model=ModelConfig(name=args.model))
+    mode = args.finetune
+    if mode == "auto":
+        mode = finetune_mode(cfg, sum(p.numel() for p in loaded.model.parameters()))
+    lr = args.lr or grpo_lr(run.ppo_lr, mode)
     budget = args.minutes * 60
 
     class WallClock(TrainerCallback):
@@ -129,7 +157,8 @@ def main() -> None:
         per_device_train_batch_size=args.generations * args.batch_prompts,
         num_generations=args.generations,
         max_completion_length=256,
-        learning_rate=run.ppo_lr,
+        gradient_checkpointing=False,  # TRL's default trades compute for memory: none needed here
+        learning_rate=lr,
         beta=run.ppo_kl,
         temperature=1.0,
         max_steps=10**6,
@@ -140,7 +169,7 @@ def main() -> None:
         bf16=False,
         seed=0,
     )
-    c = lora_config(16, 32, 0.05)
+    c = lora_config(16, 32, 0.05) if mode == "lora" else None
     trainer = GRPOTrainer(
         model=loaded.model,
         reward_funcs=reward,
@@ -185,17 +214,20 @@ def main() -> None:
                     "after": after,
                     "prompts_per_step": args.batch_prompts,
                     "generations": args.generations,
+                    "finetune": mode,
+                    "lr": lr,
                 }
             )
         )
+    trained = "LoRA r=16 (seal's)" if mode == "lora" else "the whole model (seal's default here)"
     report(
         "TRL GRPOTrainer on the same model and prompts (tiny, wordmath)",
         markdown_table(head, [row]),
         f"Prompts: {args.prompts} per level of levels {args.levels}; {args.generations} "
-        f"completions per prompt, {args.batch_prompts} prompt(s) per step; LoRA r=16 "
-        f"(seal's); lr {run.ppo_lr:g}, KL beta "
-        f"{run.ppo_kl:g} (seal's `run.ppo_*`); stopped after {args.minutes:g} min of "
-        f"training. Greedy test accuracy, {args.test_per_level} problems per level.",
+        f"completions per prompt, {args.batch_prompts} prompt(s) per step; "
+        f"{trained}; lr {lr:g}, KL beta {run.ppo_kl:g} (seal's `run.ppo_kl`); stopped "
+        f"after {args.minutes:g} min of training. Greedy test accuracy, "
+        f"{args.test_per_level} problems per level.",
         append=not args.no_append,
     )
 

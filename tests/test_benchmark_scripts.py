@@ -314,6 +314,30 @@ def test_trl_critic_reward_is_the_verdict_vetoed_by_the_checks() -> None:
     assert reward([q] * 3, [right, slip, skipped], [q] * 3) == [0.9, 0.0, 0.0]
 
 
+def test_trl_grpo_learning_rate_follows_seals_ratio_between_lora_and_full() -> None:
+    """TRL trains what seal's loop would (the whole embedded model by default) at seal's
+    GRPO rate, scaled for full fine-tuning as seal scales its SFT rate."""
+    from benchmarks.trl_grpo import grpo_lr
+
+    from seal.config import RunConfig
+    from seal.improve.policy import FULL_LR, LORA_LR
+
+    lora = RunConfig().ppo_lr
+    assert grpo_lr(lora, "lora") == lora
+    assert grpo_lr(lora, "full") == pytest.approx(lora * FULL_LR / LORA_LR)
+    assert grpo_lr(lora, "full") < lora
+
+
+def test_trl_grpo_refuses_bad_arguments_in_one_line_before_loading_anything() -> None:
+    script = str(ROOT / "benchmarks" / "trl_grpo.py")
+    cases = [(["--lr", "0"], "--lr"), (["--reward", "critic"], "--reward critic needs --critic")]
+    for bad, needle in cases:
+        out = subprocess.run([sys.executable, script, *bad, "--no-append"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
+        assert out.returncode == 1 and out.stderr.strip().startswith(f"error: {needle}")
+        assert len(out.stderr.strip().splitlines()) == 1
+
+
 def test_gpu_pretrain_refuses_a_malformed_variant_before_starting_anything(tmp_path) -> None:
     script = str(ROOT / "benchmarks" / "gpu_pretrain.sh")
     for bad, needle in [("s0", "not NAME=SETTINGS"), ("a.b=pretrain.steps=3", "variant name")]:
