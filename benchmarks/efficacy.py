@@ -8,7 +8,8 @@ critic's run replays, without its selections), `critic+ppo` (`--update ppo`), an
 critic-vs-tree-search attribution, `critic+tot` and `none+tot` (`--search tot`: candidates
 are the finished leaves of a critic-valued Tree-of-Thoughts search). Tabulates
 test accuracy by level before → after, the relative gain on the two hardest levels, the
-share of the oracle's gain each variant reaches, the paired won / lost problems against the
+share of the oracle's gain each variant reaches (by seed, and pooled over the seeds with a
+bootstrap interval over the test problems), the paired won / lost problems against the
 base (exact McNemar p), wall time and peak memory (the child's max RSS from wait4).
 
 `--parallel N` runs N seeds at once (a GPU runs several tiny-model processes side by side;
@@ -28,6 +29,8 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import numpy as np
 
 if __package__ in (None, ""):  # run as `python benchmarks/efficacy.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -89,6 +92,45 @@ def run_one(name: str, root: Path, extra: list[str], first: Path | None) -> dict
     summary["peak_gb"] = peak
     summary["shared"] = first is not None
     return summary
+
+
+def pooled_share(
+    runs: list[dict], oracle: list[dict], hard: list[str], draws: int = 2000
+) -> tuple[float, float, float] | None:
+    """The variant's gain on the hard levels' test problems summed over the seeds it shares
+    with the oracle, over the oracle's summed gain at those seeds, with a 95% bootstrap
+    interval: the test problems (the same at every seed) resampled by level, one draw for
+    every run at once, so the interval is the test set's noise on the pooled share. None
+    without per-problem outcomes or an oracle gain."""
+    by_seed = {o["seed"]: o for o in oracle}
+    pairs = [(s, by_seed[s["seed"]]) for s in runs if s["seed"] in by_seed]
+
+    def right(summary: dict) -> dict[str, int] | None:
+        rows = summary.get("problems")
+        if not isinstance(rows, list):
+            return None
+        return {str(r["id"]): int(r["correct"]) for r in rows if str(r["level"]) in hard}
+
+    tables = [(right(s["base"]), right(s["final"]), right(o["final"])) for s, o in pairs]
+    if not tables or any(t is None for row in tables for t in row):
+        return None
+    ids = sorted(set.intersection(*(set(t) for row in tables for t in row)))
+    if not ids:
+        return None
+    level = {str(r["id"]): str(r["level"]) for r in pairs[0][0]["base"]["problems"]}
+    strata = [np.array([k for k, i in enumerate(ids) if level[i] == lv]) for lv in hard]
+    base, mine, best = (np.array([[row[j][i] for i in ids] for row in tables]) for j in range(3))
+    if (best - base).sum() <= 0:
+        return None
+    rng = np.random.default_rng(0)
+    shares = []
+    for _ in range(draws):
+        pick = np.concatenate([rng.choice(st, len(st)) for st in strata if len(st)])
+        gain = (best[:, pick] - base[:, pick]).sum()
+        if gain > 0:
+            shares.append((mine[:, pick] - base[:, pick]).sum() / gain)
+    lo, hi = np.percentile(shares, [2.5, 97.5])
+    return float((mine - base).sum() / (best - base).sum()), float(lo), float(hi)
 
 
 def _hard(s: dict, hard: list[str]) -> float:
@@ -226,6 +268,7 @@ def main() -> None:
             for s in runs
             if oracle_gain.get(s["seed"])
         ]
+        pooled = pooled_share(runs, results.get("oracle", []), hard) if name != "oracle" else None
         drops = [
             max(
                 100
@@ -248,6 +291,7 @@ def main() -> None:
                 "; ".join(_paired(s) for s in runs),
                 _spread([100 * g for g in gains], "+.0f") + "%",
                 _spread(shares, ".2f") if shares else "-",
+                "-" if pooled is None else "{:.2f} [{:.2f}, {:.2f}]".format(*pooled),
                 _spread(drops, ".1f"),
                 _wall(runs),
                 f"{max(s['peak_gb'] for s in runs):.2f}",
@@ -261,6 +305,7 @@ def main() -> None:
             "won / lost vs base (p), by seed",
             f"rel. gain L{'+'.join(hard)}",
             "share of oracle gain",
+            "pooled share [95% CI]",
             "worst level drop (pts)",
             "wall min",
             "peak GB",
@@ -274,7 +319,9 @@ def main() -> None:
         + (f", {args.parallel} seeds at a time" if args.parallel > 1 else "")
         + ". Each run is one `seal run` process; cells are the median over "
         f"seeds of base → final test accuracy ({any_run['final']['n']} test problems), "
-        "other columns median [min, max] over seeds. Targets: relative gain on the two hardest "
+        "other columns median [min, max] over seeds; the pooled share is the variant's summed "
+        "gain on the hard levels over the oracle's at the same seeds, with a bootstrap interval "
+        "over the test problems. Targets: relative gain on the two hardest "
         "levels >= 50%, no level down > 2 points, critic >= 80% of the oracle's gain and above "
         "majority and none by more than the seed spread, <= 10 min, <= 3 GB.",
         append=not args.no_append,

@@ -182,8 +182,12 @@ def test_efficacy_tabulates_kept_runs_with_their_machine(tmp_path: Path) -> None
     assert critic[2] == "20.0 → 35.0"  # median of level 2 over the seeds: 40 and 30
     assert critic[4] == "+2/-0 (0.5); +1/-0 (1)"  # paired won / lost per seed
     assert oracle[6] == "1.00 [1.00, 1.00]" and critic[6] == "0.75 [0.50, 1.00]"
+    # pooled over the seeds: (2 + 1) problems won over the oracle's (4 + 1), with an interval
+    assert oracle[7] == "-" and critic[7].startswith("0.60 [")
+    lo, hi = (float(x) for x in critic[7][6:-1].split(", "))
+    assert 0 <= lo < 0.6 < hi <= 1.0
     assert (
-        critic[8] == "2.0 [2.0, 2.0]" and oracle[8] == "2.0 (1 of 2 timed) (after shared bootstrap)"
+        critic[9] == "2.0 [2.0, 2.0]" and oracle[9] == "2.0 (1 of 2 timed) (after shared bootstrap)"
     )
 
     kept.write_text("not json\n")
@@ -191,6 +195,18 @@ def test_efficacy_tabulates_kept_runs_with_their_machine(tmp_path: Path) -> None
     assert (
         out.returncode == 1 and out.stderr.strip() == f"error: {kept}:1 is not a run kept by --keep"
     )
+
+
+def test_pooled_share_needs_per_problem_outcomes_and_an_oracle_gain() -> None:
+    from benchmarks.efficacy import pooled_share
+
+    critic, oracle = _kept("critic", 0, (0.8, 0.4), 2), _kept("oracle", 0, (0.8, 0.6), 4)
+    share, lo, hi = pooled_share([critic], [oracle], ["1", "2"])
+    assert share == 0.5 and lo <= share <= hi
+    assert pooled_share([critic], [_kept("oracle", 1, (0.8, 0.6), 4)], ["2"]) is None  # no seed
+    assert pooled_share([critic], [_kept("oracle", 0, (0.8, 0.2), 0)], ["2"]) is None  # no gain
+    del critic["final"]["problems"]  # a run kept before outcomes were stored
+    assert pooled_share([critic], [oracle], ["2"]) is None
 
 
 def test_efficacy_names_bad_arguments_before_running_anything(tmp_path: Path) -> None:
