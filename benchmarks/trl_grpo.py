@@ -33,7 +33,7 @@ from seal.critic.model import Critic
 from seal.evaluate import evaluate
 from seal.generation.hf import HFSampler
 from seal.improve.candidates import coverage_rule
-from seal.improve.policy import FULL_LR, LORA_LR, finetune_mode
+from seal.improve.policy import FULL_LR, FULL_MAX_PARAMS, LORA_LR, finetune_mode
 from seal.models import load_model
 from seal.tasks.wordmath import WordMath
 
@@ -137,9 +137,8 @@ def main() -> None:
     torch.manual_seed(0)
     loaded = load_model(ModelConfig(name=args.model))
     cfg = SealConfig(model=ModelConfig(name=args.model))
-    mode = args.finetune
-    if mode == "auto":
-        mode = finetune_mode(cfg, sum(p.numel() for p in loaded.model.parameters()))
+    n_params = sum(p.numel() for p in loaded.model.parameters())
+    mode = finetune_mode(cfg, n_params) if args.finetune == "auto" else args.finetune
     lr = args.lr or grpo_lr(run.ppo_lr, mode)
     budget = args.minutes * 60
 
@@ -157,7 +156,8 @@ def main() -> None:
         per_device_train_batch_size=args.generations * args.batch_prompts,
         num_generations=args.generations,
         max_completion_length=256,
-        gradient_checkpointing=False,  # TRL's default trades compute for memory: none needed here
+        # TRL's default trades compute for memory: only a large model needs that
+        gradient_checkpointing=n_params > FULL_MAX_PARAMS,
         learning_rate=lr,
         beta=run.ppo_kl,
         temperature=1.0,
