@@ -137,6 +137,14 @@ def _hard(s: dict, hard: list[str]) -> float:
     return sum(s["by_level"][lv]["accuracy"] for lv in hard) / len(hard)
 
 
+def _count(runs: list[dict]) -> str:
+    """How many seeds a row holds, and how many runs where a seed was drawn more than once
+    (kept runs of the same seed at other code or float order)."""
+    seeds = len({s["seed"] for s in runs})
+    cell = f"{seeds} seed{'s' if seeds > 1 else ''}"
+    return cell if len(runs) == seeds else f"{len(runs)} runs, {cell}"
+
+
 def _spread(xs: list[float], fmt: str) -> str:
     """Median, and [min, max] when there are several seeds."""
     med = format(statistics.median(xs), fmt)
@@ -285,7 +293,7 @@ def main() -> None:
         overall = [100 * s["final"]["metrics"]["accuracy"] for s in runs]
         rows.append(
             [
-                f"{name} ({len(runs)} seed{'s' if len(runs) > 1 else ''})",
+                f"{name} ({_count(runs)})",
                 *cells,
                 _spread(overall, ".1f"),
                 "; ".join(_paired(s) for s in runs),

@@ -198,13 +198,14 @@ def test_efficacy_tabulates_kept_runs_with_their_machine(tmp_path: Path) -> None
 
 
 def test_pooled_share_needs_per_problem_outcomes_and_an_oracle_gain() -> None:
-    from benchmarks.efficacy import pooled_share
+    from benchmarks.efficacy import _count, pooled_share
 
     critic, oracle = _kept("critic", 0, (0.8, 0.4), 2), _kept("oracle", 0, (0.8, 0.6), 4)
     share, lo, hi = pooled_share([critic], [oracle], ["1", "2"])
     assert share == 0.5 and lo <= share <= hi
     assert pooled_share([critic], [_kept("oracle", 1, (0.8, 0.6), 4)], ["2"]) is None  # no seed
     assert pooled_share([critic], [_kept("oracle", 0, (0.8, 0.2), 0)], ["2"]) is None  # no gain
+    assert _count([critic, critic, oracle]) == "3 runs, 1 seed"  # one seed drawn three times
     del critic["final"]["problems"]  # a run kept before outcomes were stored
     assert pooled_share([critic], [oracle], ["2"]) is None
 
