@@ -72,10 +72,6 @@ def grpo_lr(lora_lr: float, mode: str) -> float:
 
 
 def main() -> None:
-    from datasets import Dataset
-    from transformers import TrainerCallback
-    from trl import GRPOConfig, GRPOTrainer
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="tiny")
     ap.add_argument("--reward", choices=["verifier", "critic"], default="verifier")
@@ -116,6 +112,12 @@ def main() -> None:
         raise SystemExit("error: --minutes, --prompts, --generations, --batch-prompts must be > 0")
     if args.lr is not None and args.lr <= 0:
         raise SystemExit("error: --lr must be > 0")
+    try:
+        from trl import GRPOConfig, GRPOTrainer
+    except ImportError:
+        raise SystemExit("error: this benchmark needs TRL: pip install -e '.[baselines]'") from None
+    from datasets import Dataset
+    from transformers import TrainerCallback
 
     run = RunConfig()
     train_task = WordMath(levels=level_list(args.levels))

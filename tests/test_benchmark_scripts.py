@@ -353,6 +353,14 @@ def test_trl_grpo_refuses_bad_arguments_in_one_line_before_loading_anything() ->
                              capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
         assert out.returncode == 1 and out.stderr.strip().startswith(f"error: {needle}")
         assert len(out.stderr.strip().splitlines()) == 1
+    # without TRL installed (the test extra does not carry it): one line naming the extra
+    blocked = (f"import sys, runpy; sys.modules['trl'] = None; sys.argv = [{script!r}, "
+               "'--no-append']; runpy.run_path(sys.argv[0], run_name='__main__')")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)  # fmt: skip
+    assert out.returncode == 1 and out.stderr.strip() == (
+        "error: this benchmark needs TRL: pip install -e '.[baselines]'"
+    )
 
 
 def test_gpu_pretrain_refuses_a_malformed_variant_before_starting_anything(tmp_path) -> None:
