@@ -129,6 +129,8 @@ def pooled_share(
         gain = (best[:, pick] - base[:, pick]).sum()
         if gain > 0:
             shares.append((mine[:, pick] - base[:, pick]).sum() / gain)
+    if not shares:  # the oracle's gain vanishes in every resample: no interval to give
+        return None
     lo, hi = np.percentile(shares, [2.5, 97.5])
     return float((mine - base).sum() / (best - base).sum()), float(lo), float(hi)
 
