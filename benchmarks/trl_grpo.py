@@ -27,7 +27,7 @@ import torch
 
 from benchmarks.common import level_list, markdown_table, report
 from seal.adapters import load_adapter, lora_config, with_adapters
-from seal.config import CriticConfig, ModelConfig, RunConfig, SamplingConfig, SealConfig
+from seal.config import CriticConfig, ModelConfig, SamplingConfig, SealConfig
 from seal.critic.calculator import arithmetic_holds, covers_quantities
 from seal.critic.model import Critic
 from seal.evaluate import evaluate
@@ -119,7 +119,8 @@ def main() -> None:
     from datasets import Dataset
     from transformers import TrainerCallback
 
-    run = RunConfig()
+    cfg = SealConfig(model=ModelConfig(name=args.model))
+    run = cfg.run
     train_task = WordMath(levels=level_list(args.levels))
     problems = train_task.problems("train", args.prompts)
     data = Dataset.from_list(
@@ -138,7 +139,6 @@ def main() -> None:
 
     torch.manual_seed(0)
     loaded = load_model(ModelConfig(name=args.model))
-    cfg = SealConfig(model=ModelConfig(name=args.model))
     n_params = sum(p.numel() for p in loaded.model.parameters())
     mode = finetune_mode(cfg, n_params) if args.finetune == "auto" else args.finetune
     lr = args.lr or grpo_lr(run.ppo_lr, mode)
