@@ -141,3 +141,14 @@ def test_a_fork_bomb_is_contained(shared_object) -> None:
     assert survivors("sealbomb") == []
     assert time.perf_counter() - start < 20
     assert run_program("print(1)", FAST).passed  # the host still runs programs
+
+
+def test_processes_together_cannot_pass_the_memory_limit(shared_object) -> None:
+    """The address-space limit is per process: four children of 200 MiB each pass it one by
+    one, but together they hold more than the sandbox's 512 MiB, and the run is killed."""
+    limits = SandboxLimits(timeout=8.0, memory_mb=512, output_kb=256)
+    small = attack(shared_object, "memory", 50, limits)  # 4 x 50 MiB: within the limit
+    assert small.passed and small.stdout.count("child holds 50 MiB") == 4, small
+    big = attack(shared_object, "memory", 200, limits)
+    assert (big.passed, big.reason) == (False, "memory limit exceeded"), big
+    assert big.seconds < 3.0  # killed well before the parent's 3 s are over

@@ -4,6 +4,8 @@ everything and the test data itself are all useless to a completion that is wron
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from seal.sandbox import FunctionCase, SandboxLimits, judge_many
@@ -157,6 +159,28 @@ def test_plain_values_cross_exactly(problems) -> None:
     assert [(r.passed, r.reason) for r in judge_many([tricky], LIMITS)] == [(True, "passed")]
 
 
+def test_a_stop_iteration_cannot_end_the_tests_own_iteration() -> None:
+    """Raised into the test's ``map`` / ``all``, a StopIteration would end them early and
+    make ``all`` of nothing true: it reaches the test as a RuntimeError (PEP 479)."""
+    tests = "def check(candidate):\n    assert all(map(lambda x: candidate(x) == x * x, [2, 3]))\n"
+    cases = [
+        FunctionCase("def f(x):\n    raise StopIteration\n", "f", tests),
+        FunctionCase(
+            "async def g():\n    pass\ndef f(x):\n    raise StopAsyncIteration\n", "f", tests
+        ),
+        FunctionCase("def f(x):\n    return x * x\n", "f", tests),  # for contrast
+    ]
+    got = [(r.passed, r.reason) for r in judge_many(cases, LIMITS)]
+    assert got == [
+        (False, "RuntimeError: StopIteration"),
+        (False, "RuntimeError: StopAsyncIteration"),
+        (True, "passed"),
+    ]
+
+
+COLLIDING = [k * (2**61 - 1) for k in range(1, 40)]  # ints that share hash 0
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -171,6 +195,11 @@ def test_plain_values_cross_exactly(problems) -> None:
         "[" * 5000 + "]" * 5000,
         "1" * 5000,  # past Python's int digit limit
         "not json",
+        # members that share one hash would make building the set quadratic for the judge
+        json.dumps({"set": COLLIDING}),
+        json.dumps({"frozenset": COLLIDING}),
+        json.dumps({"dict": [[k, 0] for k in COLLIDING]}),
+        json.dumps({"set": [7] * 40}),  # an encoded set never repeats a member
     ],
 )
 def test_the_judge_decodes_only_plain_data(message: str) -> None:
@@ -185,6 +214,10 @@ def test_plain_data_round_trips() -> None:
 
     value = [1, -0.0, float("inf"), "x", b"y", (1, (2,)), {1: [None]}, {3}, frozenset(), 2j]
     assert plain.decode(plain.encode(value)) == value
+    few = {-1, -2, *COLLIDING[: plain.MAX_SAME_HASH - 1]}  # hash(-1) == hash(-2) too
+    assert plain.decode(plain.encode(few)) == few
+    big = set(range(100_000))
+    assert plain.decode(plain.encode(big)) == big
     for bad in [object(), [print], {1: {2: range(3)}}, type("S", (str,), {})("s")]:
         with pytest.raises(plain.NotPlain):
             plain.encode(bad)

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -38,10 +39,18 @@ class FunctionCase:
 
 def judge_one(case: FunctionCase, limits: SandboxLimits, isolated: bool) -> RunResult:
     """One case's verdict from a fresh judge process."""
+    with tempfile.TemporaryDirectory(prefix="seal-judge-") as tmp:
+        os.chmod(tmp, 0o711)  # the unjailed fallback's uid must reach its directory inside
+        return _judge(case, limits, isolated, tmp)
+
+
+def _judge(case: FunctionCase, limits: SandboxLimits, isolated: bool, tmp: str) -> RunResult:
+    """``judge_one`` with the judge's files under ``tmp``, removed even if it is killed."""
     job = asdict(case) | {
         "limits": limits.jail_limits().as_dict(),
         "timeout": limits.timeout,
         "isolated": isolated,
+        "tmpdir": tmp,
     }
     start = time.perf_counter()
     proc = subprocess.Popen(

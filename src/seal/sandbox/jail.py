@@ -6,7 +6,9 @@ only ``/usr`` (with the ``/lib``, ``/bin`` links) and the Python installation, r
 a private size-limited tmpfs as working directory; no capabilities, no new privileges, no
 nested user namespaces, its own session; and it dies with its parent. Inside, ``prlimit``
 sets CPU, memory, file-size, open-file and process limits before the interpreter starts.
-This holds whatever the program does, native code included: the kernel enforces it.
+This holds whatever the program does, native code included: the kernel enforces it. The
+memory limit is per process; from outside, ``Launched`` also holds the resident memory of
+all the sandbox's processes together under it (a look every 0.1 s).
 
 As root, bubblewrap itself would map the sandbox user to host root, so instead it sets up
 the namespaces as root and ``setpriv`` drops to a random uid of its own (no passwd entry,
@@ -281,13 +283,66 @@ def legacy_command(argv: list[str], limits: Limits) -> list[str]:
     return [interpreter(), "-I", "-S", "-c", _LEGACY, json.dumps(settings), *argv]
 
 
+WATCH_EVERY = 0.1
+"""Seconds between two looks at a sandbox's resident memory (``Launched``)."""
+
+
+def tree_memory(root: int) -> int:
+    """Resident bytes of process ``root`` and every process below it (one scan of /proc).
+    A jail's processes all stay below its bubblewrap process: orphans are adopted by the
+    PID namespace's first process, itself a child of bubblewrap."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+            ppid = int(stat[stat.rindex(b")") + 2 :].split(b" ", 2)[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(name))
+    total, todo, page = 0, [root], os.sysconf("SC_PAGE_SIZE")
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
 class Launched:
     """A sandboxed interpreter started by ``launch``. Its stdout and stderr go to files on
     our side (capped by the file-size limit, never into memory); ``close`` kills whatever
-    is left of it (its whole session) and removes its host-side files."""
+    is left of it (its whole session) and removes its host-side files.
 
-    def __init__(self, proc: subprocess.Popen, hostdir: str):
+    The address-space limit holds per process, so up to the process limit of them could
+    together hold many times ``memory``: a watcher thread adds up the resident memory of
+    all of them every ``WATCH_EVERY`` seconds and kills the sandbox (``over_memory``) when
+    the sum passes ``memory``, as a cgroup's memory limit would."""
+
+    def __init__(self, proc: subprocess.Popen, hostdir: str, memory: int | None = None):
+        import threading
+
         self.proc, self.hostdir = proc, hostdir
+        self.over_memory = False
+        self._ended = threading.Event()
+        if memory:
+            threading.Thread(target=self._watch, args=(memory,), daemon=True).start()
+
+    def _watch(self, memory: int) -> None:
+        import contextlib
+        import signal
+
+        while not self._ended.wait(WATCH_EVERY):
+            if tree_memory(self.proc.pid) > memory:
+                self.over_memory = True
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                return
 
     def output(self, limit: int = 4000) -> tuple[str, str]:
         """The last ``limit`` bytes of stdout and of stderr."""
@@ -302,6 +357,7 @@ class Launched:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        self._ended.set()
 
     def close(self) -> None:
         self.kill()
@@ -325,12 +381,14 @@ def launch(
     isolated: bool,
     stdin: object = subprocess.DEVNULL,
     pass_fds: tuple[int, ...] = (),
+    tmpdir: str | None = None,
 ) -> Launched:
     """Start ``python -I -S -B ARGS`` with ``files`` (name -> text, read-only) in its working
-    directory: in the jail when ``isolated``, else the unsafe local fallback."""
+    directory: in the jail when ``isolated``, else the unsafe local fallback. Its host-side
+    files go in a new directory under ``tmpdir`` (the system's temporary directory if None)."""
     import tempfile
 
-    hostdir = tempfile.mkdtemp(prefix="seal-sandbox-")
+    hostdir = tempfile.mkdtemp(prefix="seal-sandbox-", dir=tmpdir)
     seccomp_fd = None
     try:
         for name, text in files.items():
@@ -370,4 +428,4 @@ def launch(
     finally:
         if seccomp_fd is not None:
             os.close(seccomp_fd)
-    return Launched(proc, hostdir)
+    return Launched(proc, hostdir, limits.memory)

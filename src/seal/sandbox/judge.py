@@ -26,7 +26,10 @@ import time
 
 from seal.sandbox import guard, jail, plain
 
-MAX_MESSAGE = 16 << 20
+MAX_MESSAGE = 4 << 20
+"""Bytes of one answer from the candidate; decoding one costs the judge up to ~50 times."""
+MEMORY = 1 << 30
+"""The judge's own address-space limit: what the candidate makes it decode cannot take more."""
 
 
 class Stop(BaseException):
@@ -95,6 +98,10 @@ def candidate_error(error: object, candidate: Candidate) -> BaseException:
         return candidate.stop("exited before the end of the program")
     if name == "NotPlain":  # the server's encoder refused the return value
         return candidate.stop(f"returned a value that is not plain data ({message})")
+    if name in ("StopIteration", "StopAsyncIteration"):
+        # as PEP 479 does for generators: raised into the test's own ``map``, ``filter`` or
+        # ``all``, it would end that iteration early and could turn a failure into a pass
+        return RuntimeError(f"{name}: {message}" if message else name)
     kind = getattr(builtins, name, None)
     if isinstance(kind, type) and issubclass(kind, Exception):
         try:
@@ -122,8 +129,9 @@ def judge(job: dict) -> dict:
         "plain.py": guard.plain_source(),
     }
     args = ["serve.py", str(req_r), str(resp_w), job["entry_point"], *jail.python_roots()]
+    limits = jail.Limits(**job["limits"])
     run = jail.launch(
-        files, args, jail.Limits(**job["limits"]), job["isolated"], pass_fds=(req_r, resp_w)
+        files, args, limits, job["isolated"], pass_fds=(req_r, resp_w), tmpdir=job.get("tmpdir")
     )
     os.close(req_r)
     os.close(resp_w)
@@ -145,6 +153,8 @@ def judge(job: dict) -> dict:
         reason = candidate.stopped or reason_of(exc)
     if candidate.stopped:
         reason = candidate.stopped
+    if run.over_memory:
+        reason = "memory limit exceeded"
     os.close(req_w)
     os.close(resp_r)
     run.kill()
@@ -160,6 +170,11 @@ def judge(job: dict) -> dict:
 
 
 def main() -> None:
+    import resource
+
+    # soft limits only: the jail's prlimit sets the candidate's own (raising the soft one)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, hard))
     job = json.loads(sys.stdin.read())
     verdict = judge(job)
     sys.stdout.write(json.dumps(verdict))

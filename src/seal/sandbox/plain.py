@@ -16,6 +16,10 @@ import json
 import math
 
 MAX_DEPTH = 100
+MAX_SAME_HASH = 16
+"""Members of one set (or keys of one dict) that may share a hash: honest data has at most
+a few (``hash(-1) == hash(-2)``); a message built of colliding ones would make building the
+set cost quadratic time on the trusted side."""
 
 
 class NotPlain(ValueError):
@@ -74,6 +78,10 @@ def _dec(x: object, depth: int) -> object:
         raise NotPlain(f"bad {tag!r} body")
     items = [_dec(v, depth + 1) for v in body]
     try:
+        if tag in ("set", "frozenset"):
+            _few_collisions(items)
+        if tag == "dict":
+            _few_collisions([p[0] for p in items if type(p) is list and len(p) == 2])
         if tag == "tuple":
             return tuple(items)
         if tag == "set":
@@ -87,6 +95,17 @@ def _dec(x: object, depth: int) -> object:
     except TypeError as exc:  # unhashable set member or key
         raise NotPlain(str(exc)) from None
     raise NotPlain(f"bad {tag!r} value")
+
+
+def _few_collisions(keys: list) -> None:
+    """``NotPlain`` if more than ``MAX_SAME_HASH`` of ``keys`` share a hash (``TypeError``
+    for an unhashable one, as building the set would)."""
+    counts: dict[int, int] = {}
+    for k in keys:
+        h = hash(k)
+        counts[h] = counts.get(h, 0) + 1
+        if counts[h] > MAX_SAME_HASH:
+            raise NotPlain(f"more than {MAX_SAME_HASH} members with one hash")
 
 
 def decode(text: str | bytes) -> object:

@@ -25,7 +25,8 @@ from seal.sandbox import guard, jail
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Per-program limits. ``memory_mb`` caps the address space; ``output_kb`` each of
+    """Per-program limits. ``memory_mb`` caps each process's address space and the resident
+    memory of all the program's processes together; ``output_kb`` each of
     stdout/stderr (and any file the program writes); ``processes`` those it may run at
     once. ``unsafe_local_execution`` runs code without the OS jail where it is unavailable
     (instead of refusing): only for code you would run outside a sandbox anyway."""
@@ -59,8 +60,9 @@ class SandboxLimits:
 class RunResult:
     passed: bool
     reason: str
-    """``passed``, ``timed out``, ``killed by signal N``, ``exit code N``, ``exited before
-    the end of the program`` or the last line of the error (e.g. ``AssertionError``)."""
+    """``passed``, ``timed out``, ``memory limit exceeded``, ``killed by signal N``, ``exit
+    code N``, ``exited before the end of the program`` or the last line of the error (e.g.
+    ``AssertionError``)."""
     seconds: float
     stdout: str = ""
     stderr: str = ""
@@ -103,7 +105,9 @@ def _run(source: str, limits: SandboxLimits, isolated: bool) -> RunResult:
         run.close()
     lines = stdout.rstrip("\n").splitlines()
     token_seen = bool(lines) and lines[-1] == token
-    reason = _reason(code, stderr, token_seen, timed_out)
+    reason = (
+        "memory limit exceeded" if run.over_memory else _reason(code, stderr, token_seen, timed_out)
+    )
     if token_seen:
         stdout = "\n".join(lines[:-1])
     return RunResult(reason == "passed", reason, time.perf_counter() - start, stdout, stderr)
