@@ -119,6 +119,16 @@ def test_resume_refuses_a_broken_run(tmp_path: Path, seal_cli, one_line_error) -
     one_line_error(code, err, "manifest.json", "stages")
 
 
+def test_resume_and_report_take_only_what_seal_run_made(
+    tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    run = _run_dir(tmp_path / "e", {}, {})
+    (run / "manifest.json").write_text('{"kind": "eval-wordmath", "stages": {}}')
+    for command in (["run", "--resume"], ["report"]):
+        code, _, err = seal_cli(*command, str(run))
+        one_line_error(code, err, "eval-wordmath", "seal run")
+
+
 def test_set_null_overrides(seal_cli) -> None:
     code, out, err = seal_cli("config", "show", "--set", "eval.limit=null")
     assert code == 0, err

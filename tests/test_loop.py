@@ -180,6 +180,14 @@ def test_resume_with_more_rounds_goes_on_and_keeps_the_earlier_result(
     )
     one_line_error(code, err, "run.top_k", "run.iterations")
     assert "final" in json.loads((run / "manifest.json").read_text())["stages"]  # untouched
+    # a check that fails after the config's (here: the model has moved) leaves it as it was
+    config = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(config.replace("name: tiny", f"name: {tmp_path}/gone"))
+    code, _, err = seal_cli("run", "--resume", str(run), "--set", "run.iterations=3")
+    one_line_error(code, err, "gone", "does not exist")
+    assert "final" in json.loads((run / "manifest.json").read_text())["stages"]
+    assert not (run / "final-02").exists() and "iterations: 2" in (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(config)
 
     code, _, err = seal_cli("run", "--resume", str(run), "--set", "run.iterations=3")
     assert code == 0, err

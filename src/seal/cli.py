@@ -515,13 +515,17 @@ def run_cmd(
         cfg, run, fresh = stored, RunDir(resume), False
         if config is not None or set_ or given:
             wanted = _config(config or resume / "config.yaml", set_, given)
-            cfg = _reopened(run, stored, wanted)
+            cfg = _extended(run, stored, wanted)
     else:
         cfg = _config(config, set_, flags, preset)
         fresh = True
     check_settings(cfg)
     _task_for_run(cfg)
     _check_model(cfg)
+    if not fresh and cfg is not stored:  # only now, when nothing can fail before the loop
+        kept = run.reopen(dump_config(cfg))
+        if kept is not None:
+            out.print(f"reopened {run.path}: its earlier final test is kept in {kept}")
     # launched distributed, rank 0 checks and makes the run directory; every rank follows
     had_root = distributed.on_main(lambda: Path(cfg.runs_dir).exists())
     if fresh:
@@ -583,9 +587,10 @@ EXTENDABLE = ("run.iterations", "run.patience")
 """What ``seal run --resume`` may change: how far the loop goes, not what it does."""
 
 
-def _reopened(run: RunDir, stored: SealConfig, wanted: SealConfig) -> SealConfig:
+def _extended(run: RunDir, stored: SealConfig, wanted: SealConfig) -> SealConfig:
     """The config a resumed run goes on with: the stored one, or ``wanted`` where it only
-    lets the loop go further (``EXTENDABLE``), the finished run then reopened."""
+    lets the loop go further (``EXTENDABLE``); the caller reopens the run for it once every
+    other check has passed, so a refused command leaves the run as it was."""
     a, b = stored.model_dump(), wanted.model_dump()
     if a == b:
         return stored
@@ -607,9 +612,6 @@ def _reopened(run: RunDir, stored: SealConfig, wanted: SealConfig) -> SealConfig
             f"would drop some: give at least {done}, or evaluate an earlier round with "
             f"`seal eval --policy {run.path}/iter-NN/policy`"
         )
-    kept = run.reopen(dump_config(wanted))
-    if kept is not None:
-        out.print(f"reopened {run.path}: its earlier final test is kept in {kept}")
     return wanted
 
 

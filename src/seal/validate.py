@@ -122,13 +122,19 @@ def critic_meta(path: Path) -> tuple[Path, str | None]:
     return config_file, model
 
 
-def check_run_dir(path: Path) -> dict[str, Any]:
-    """A run directory: a manifest of the right shape and a valid ``config.yaml``."""
+def check_run_dir(path: Path, kind: str | None = "run") -> dict[str, Any]:
+    """A run directory made by ``seal run`` (of ``kind``; any with None): a manifest of the
+    right shape and a valid ``config.yaml``."""
     from seal.config import load_config
 
     path = Path(path)
     if not (path / "manifest.json").is_file() or not (path / "config.yaml").is_file():
         raise SealError(f"{path} is not a run directory (no manifest.json / config.yaml)")
     manifest = read_json_object(path / "manifest.json", MANIFEST_SHAPE)
+    if kind is not None and manifest["kind"] != kind:
+        raise SealError(
+            f"{path} was made by another command (kind {manifest['kind']!r}), not `seal run`: "
+            "give a directory that `seal run` made"
+        )
     load_config(path / "config.yaml")
     return manifest
