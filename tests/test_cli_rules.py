@@ -202,3 +202,48 @@ def test_broken_critic_and_truncated_model_are_one_line(
     code, _, err = seal_cli("eval", "--model", str(model))
     one_line_error(code, err, "model.safetensors", "truncated")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["critic", "model"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["eval", "--levels", "1-99999999999999"], ("--levels", "at most")),  # not a MemoryError
+        (["eval", "--levels", "1-900"], ("unknown wordmath level", "889 more", "1-8")),
+        (["eval", "--task", "humaneval", "--timeout", "inf"], ("eval.timeout", "86400")),
+        (["eval", "--set", "eval.levels=[]"], ("eval.levels", "at least 1")),
+        (["run", "--set", "run.train_levels=[]"], ("run.train_levels", "at least 1")),
+        (["pretrain-tiny", "--out", "PT", "--set", "pretrain.heads=3"], ("pretrain.heads",)),
+        (["pretrain-tiny", "--out", "PT", "--set", "pretrain.levels=[]"], ("pretrain.levels",)),
+    ],
+)
+def test_values_no_run_can_use_are_one_line_errors(
+    argv: list[str], needles: tuple[str, ...], tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    argv = [str(tmp_path / "pt") if a == "PT" else a for a in argv]
+    code, _, err = seal_cli(*argv)
+    one_line_error(code, err, *needles)
+    assert not (tmp_path / "pt").exists()
+
+
+@pytest.mark.parametrize("timeout", ["inf", "nan", "1e20", "0"])
+def test_score_refuses_a_timeout_that_is_no_limit(
+    timeout: str, tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    done = tmp_path / "c.jsonl"
+    done.write_text('{"task_id": "HumanEval/0", "completion": "    return 1\\n"}\n')
+    out = tmp_path / "r.json"
+    code, _, err = seal_cli(
+        "score", "--task", "humaneval", "--completions", str(done), "--output", str(out),
+        "--timeout", timeout,
+    )  # fmt: skip
+    one_line_error(code, err, "--timeout", "86400")
+    assert not out.exists()
+
+
+def test_sandbox_limits_refuse_a_timeout_that_is_no_limit() -> None:
+    from seal.errors import SealError
+    from seal.sandbox import SandboxLimits
+
+    for bad in (float("inf"), float("nan"), 0.0, -1.0, 1e20):
+        with pytest.raises(SealError, match="timeout"):
+            SandboxLimits(timeout=bad)

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seal.errors import SealError
+from seal.sandbox.programs import MAX_TIMEOUT
 
 
 class _Section(BaseModel):
@@ -63,9 +64,9 @@ class EvalConfig(_Section):
     shots: int | None = Field(None, ge=0)
     """Worked examples in the prompt; unset = the task's standard (gsm8k 5, gsm8k_cot 8,
     bbh 3, mmlu 5, others 0)."""
-    levels: list[int] | None = None
+    levels: list[int] | None = Field(None, min_length=1)
     """wordmath levels to evaluate; all when unset."""
-    timeout: float = Field(10.0, gt=0)
+    timeout: float = Field(10.0, gt=0, le=MAX_TIMEOUT)
     """Seconds each generated program may run in the sandbox (humaneval)."""
     unsafe_local_execution: bool = False
     """Run generated code even where the OS sandbox (bubblewrap) is unavailable, with only
@@ -97,7 +98,7 @@ class PretrainConfig(_Section):
     """How the embedded tiny model is trained from scratch (``seal pretrain-tiny``)."""
 
     seed: int = 0
-    levels: list[int] = [1, 2, 3, 4]
+    levels: list[int] = Field([1, 2, 3, 4], min_length=1)
     """wordmath levels (reasoning depths) in the training corpus, drawn uniformly."""
     stretch_levels: list[int] = [5]
     """Deeper levels shown a little (``stretch_share`` of the examples), so one step past
@@ -116,6 +117,17 @@ class PretrainConfig(_Section):
     layers: int = Field(6, ge=1)
     heads: int = Field(4, ge=1)
     intermediate_size: int = Field(688, ge=8)
+
+    @field_validator("heads")
+    @classmethod
+    def _heads_split_hidden(cls, heads: int, info: Any) -> int:
+        hidden = info.data.get("hidden_size")
+        if hidden is not None and (hidden % heads or (hidden // heads) % 2):
+            raise ValueError(
+                f"{heads} heads must split hidden_size ({hidden}) into an even size per head"
+            )
+        return heads
+
     vocab_size: int = Field(1024, ge=300)
     tokenizer_corpus: int = Field(20000, ge=100)
     """Problems used to train the BPE tokenizer."""
@@ -216,7 +228,7 @@ class RunConfig(_Section):
     2026-11-28), levels 6+7 relative: 5 rounds +28% [+18, +35] (~18 min), 8 rounds +41%
     [+26, +43] (~27 min), **12 (default) +78% [+54, +88]** (overall 74.1 -> 78.9 [77.9,
     79.1], ~39 min); ``--set run.iterations=5`` for the short run."""
-    train_levels: list[int] | None = None
+    train_levels: list[int] | None = Field(None, min_length=1)
     """wordmath levels whose train prompts the loop samples; null (default): the frontier,
     chosen each iteration from the last validation (``frontier_*``)."""
     frontier_low: float = Field(0.15, ge=0.0, le=1.0)

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from seal.errors import SealError
 from seal.sandbox import guard, jail
 
+MAX_TIMEOUT = 86400.0
+"""The longest time limit a program may be given: a day (``inf`` is not a limit)."""
+
 
 @dataclass(frozen=True)
 class SandboxLimits:
@@ -37,6 +40,13 @@ class SandboxLimits:
     processes: int = 16
     open_files: int = 64
     unsafe_local_execution: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 < self.timeout <= MAX_TIMEOUT:  # also false for nan
+            raise SealError(
+                f"the sandbox's timeout must be more than 0 and at most {MAX_TIMEOUT:.0f} "
+                f"seconds, got {self.timeout}"
+            )
 
     def jail_limits(self) -> jail.Limits:
         return jail.Limits(

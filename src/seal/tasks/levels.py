@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from seal.errors import SealError
 
+MOST = 1000
+"""The highest level any option may name."""
+
 
 def parse_levels(text: str, what: str = "levels") -> list[int]:
     """The levels ``text`` names, sorted and without repeats; a one-line ``SealError``
@@ -20,5 +23,7 @@ def parse_levels(text: str, what: str = "levels") -> list[int]:
             raise SealError(
                 f"{what} expects levels such as 5, 1-7 or 4,5 (positive integers), got {text!r}"
             )
+        if last > MOST:  # before building the range: 1-99999999999999 would fill the memory
+            raise SealError(f"{what}: no task has a level {last} (at most {MOST}), got {text!r}")
         levels.update(range(first, last + 1))
     return sorted(levels)

@@ -586,7 +586,8 @@ class WordMath:
         self.levels = sorted(levels or LEVELS)
         bad = [lv for lv in self.levels if lv not in LEVELS]
         if bad:
-            raise SealError(f"unknown wordmath level(s) {bad}; levels are 1-{MAX_LEVEL}")
+            shown = bad if len(bad) <= 5 else f"{bad[:3]} and {len(bad) - 3} more"
+            raise SealError(f"unknown wordmath level(s) {shown}; levels are 1-{MAX_LEVEL}")
         self.seed = seed
 
     def problems(self, split: str, limit: int | None = None) -> list[Problem]:
