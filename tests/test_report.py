@@ -84,6 +84,28 @@ def test_report_of_a_run_that_stopped(uninterrupted, tmp_path: Path) -> None:
         assert "<table" in _browser_dom(page)
 
 
+def test_report_leaves_out_what_it_cannot_read(uninterrupted, tmp_path: Path) -> None:
+    """Files of a run that hold other types than seal writes cost their section, not the
+    report (and the terminal table reads them the same way)."""
+    from seal.report_table import seed_rows
+
+    _, run, _ = uninterrupted
+    odd = tmp_path / "odd"
+    shutil.copytree(run, odd)
+    metrics = json.loads((odd / "iter-01" / "metrics.json").read_text())
+    metrics.update(frontier="x", train_examples=5, within_problem_order=[1], guards=[1])
+    (odd / "iter-01" / "metrics.json").write_text(json.dumps(metrics))
+    (odd / "iter-02" / "examples.json").write_text('[{"question": "q", "candidates": 5}]')
+    test = json.loads((odd / "base-test" / "eval.json").read_text())
+    (odd / "base-test" / "eval.json").write_text(json.dumps({**test, "by_level": [1, 2]}))
+    text = write_report(odd).read_text()
+    assert "Left out: the iterations table" in text
+    assert "Left out: the example trajectories" in text
+    assert "final (test)" in text and "Configuration" in text  # the rest is there
+    head, rows = seed_rows({"base": {"by_level": [1, 2]}, "final": {"by_level": "x"}})
+    assert rows == [["all", "-", "-", "n/a"]]
+
+
 def test_seal_runs_lists_status(seal_cli, uninterrupted, tmp_path: Path) -> None:
     _, run, _ = uninterrupted
     root = tmp_path / "runs"

@@ -368,23 +368,9 @@ def time_rows(critic: Any, iterations: list[dict[str, Any]]) -> tuple[list[str],
     return ["stage", *parts, "total"], rows
 
 
-def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
-    """The page: whatever sections the data has; a section it cannot read is left out."""
-    run: Path = data["run"]
-    status = data["status"]
-    parts = [f"<h1>seal run {html.escape(run.name)}</h1>"]
-    parts.append(
-        f"<p>status: <b>{status['status']}</b> · iterations done: {status['iterations']} · "
-        f"{html.escape(status['headline'])}</p>"
-    )
-    if status["status"] != "done":
-        stages = list(data["manifest"].get("stages", {}))
-        parts.append(
-            '<div class="banner">This run did not finish: it stopped after stage '
-            f"<b>{html.escape(stages[-1]) if stages else 'none'}</b>. Shown below is what it "
-            f"wrote. Continue it with <code>seal run --resume {html.escape(str(run))}</code>."
-            "</div>"
-        )
+def _results(data: dict[str, Any], plots: dict[str, bytes]) -> list[str]:
+    """The seed-style table: accuracy by level, base to final."""
+    parts: list[str] = []
     summary = {
         "base": data["base"],
         "final": data["final"],
@@ -393,6 +379,12 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
     if data["base"] or data["iterations"]:
         head, rows = seed_rows(summary, data["base_validation"])
         parts.append("<h2>Results: accuracy (%) by level</h2>" + _table(head, rows, "results"))
+    return parts
+
+
+def _critic(data: dict[str, Any], plots: dict[str, bytes]) -> list[str]:
+    """The bootstrap critic's held-out readings."""
+    parts: list[str] = []
     critic = data["critic"]
     if critic:
         h, b = critic.get("heldout") or {}, critic.get("bootstrap_heldout") or {}
@@ -425,6 +417,12 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
                 "critic",
             )
         )
+    return parts
+
+
+def _plot_images(data: dict[str, Any], plots: dict[str, bytes]) -> list[str]:
+    """Every plot, inlined."""
+    parts: list[str] = []
     captions = {
         "accuracy": "Validation accuracy per iteration and level",
         "calibration": "Critic calibration (reliability diagram) and AUROC per iteration",
@@ -437,6 +435,12 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
             f'<h2>{captions[key]}</h2><img class="plot" alt="{key}" '
             f'src="data:image/png;base64,{b64}">'
         )
+    return parts
+
+
+def _iteration_table(data: dict[str, Any], plots: dict[str, bytes]) -> list[str]:
+    """One row per iteration: frontier, selection, guards."""
+    parts: list[str] = []
     if data["iterations"]:
         rows = []
         keys = sorted({k for m in data["iterations"] for k in (m.get("guards") or {})})
@@ -471,7 +475,13 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
             "selection score orders right. Trained on: kept selections of every accepted "
             "iteration plus replayed easy-level references.</p>" + _table(head, rows)
         )
-    timing = time_rows(critic, data["iterations"])
+    return parts
+
+
+def _timing(data: dict[str, Any], plots: dict[str, bytes]) -> list[str]:
+    """Seconds by stage."""
+    parts: list[str] = []
+    timing = time_rows(data["critic"], data["iterations"])
     if timing:
         parts.append(
             "<h2>Where the time went (seconds)</h2>"
@@ -480,6 +490,12 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
             "(sampling candidates, scoring them, fine-tuning, the critic's update, "
             "validation).</p>" + _table(*timing)
         )
+    return parts
+
+
+def _examples(data: dict[str, Any], plots: dict[str, bytes]) -> list[str]:
+    """Selected vs rejected trajectories of the last iteration with examples."""
+    parts: list[str] = []
     if data["examples"]:
         it = max(data["examples"])
         parts.append(f"<h2>Selected vs rejected trajectories (iteration {it})</h2>")
@@ -502,6 +518,44 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
                     f"{'correct' if c.get('truth') else 'wrong'}<br>"
                     f"{_step_html(str(c.get('text', '')), steps)}</div>"
                 )
+    return parts
+
+
+SECTIONS = (
+    ("the results table", _results),
+    ("the critic", _critic),
+    ("the plots", _plot_images),
+    ("the iterations table", _iteration_table),
+    ("the time by stage", _timing),
+    ("the example trajectories", _examples),
+)
+"""The report's sections in page order: ``(name, fn(data, plots) -> html parts)``."""
+
+
+def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
+    """The page: whatever sections the data has; a section it cannot read (a file of the
+    run holding something other than what seal writes) is left out, with a note."""
+    run: Path = data["run"]
+    status = data["status"]
+    parts = [f"<h1>seal run {html.escape(run.name)}</h1>"]
+    parts.append(
+        f"<p>status: <b>{status['status']}</b> · iterations done: {status['iterations']} · "
+        f"{html.escape(status['headline'])}</p>"
+    )
+    if status["status"] != "done":
+        stages = list(data["manifest"].get("stages", {}))
+        parts.append(
+            '<div class="banner">This run did not finish: it stopped after stage '
+            f"<b>{html.escape(stages[-1]) if stages else 'none'}</b>. Shown below is what it "
+            f"wrote. Continue it with <code>seal run --resume {html.escape(str(run))}</code>."
+            "</div>"
+        )
+    for name, section in SECTIONS:
+        try:
+            parts += section(data, plots)
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            parts.append(f'<p class="banner">Left out: {name} (the run\'s files for it hold '
+                         "something other than what seal writes).</p>")  # fmt: skip
     parts.append(f"<h2>Configuration</h2><pre>{html.escape(data['config'])}</pre>")
     body = "\n".join(parts)
     # marks, once loaded, how many plots decoded (checked by the headless-browser test)

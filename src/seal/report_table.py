@@ -28,13 +28,17 @@ def seed_rows(
     paired = isinstance(base, dict) and isinstance(final, dict)
     paired = paired and paired_change(base, final) is not None
     head += ["paired: won / lost (p)"] if paired else []
-    ref = final or base or base_val or {"by_level": {}}
-    levels = list(ref.get("by_level") or {}) + ["all"]
+    ref = next((x for x in (final, base, base_val) if isinstance(x, dict)), {})
+    by_level = ref.get("by_level")
+    levels = [str(lv) for lv in by_level] if isinstance(by_level, dict) else []
+    levels.append("all")
 
     def acc(summary_: Any, level: str) -> float | None:
         if not isinstance(summary_, dict):
             return None
-        part = summary_.get("metrics") if level == "all" else (summary_.get("by_level") or {})
+        part = summary_.get("metrics") if level == "all" else summary_.get("by_level")
+        if not isinstance(part, dict):
+            return None
         src = part if level == "all" else part.get(level)
         value = src.get("accuracy") if isinstance(src, dict) else None
         return value if isinstance(value, int | float) else None
