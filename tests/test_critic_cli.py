@@ -88,7 +88,15 @@ def test_existing_output_is_refused_and_kept(one_line_error, trained: Path, seal
         ([{"prompt": "q", "solution": "s", "label": "maybe"}], ["labels.jsonl:1", "good/bad"]),
     ],
 )  # fmt: skip
-def test_bad_labels_file(one_line_error, rows, needles, tmp_path: Path, seal_cli) -> None:
+def test_bad_labels_file(
+    one_line_error, rows, needles, tmp_path: Path, seal_cli, monkeypatch
+) -> None:
+    import seal.cli
+
+    def no_model(cfg):  # every check of the file comes before the minutes of loading/sampling
+        raise AssertionError("the model was loaded before the labels file was checked")
+
+    monkeypatch.setattr(seal.cli, "_check_model", no_model)
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "critic"

@@ -755,10 +755,12 @@ def critic_train(
     )
     check_output_dir(output, force, inputs=[labels_file, config])
     _inputs_exist({"--labels-file": labels_file})
-    if labels_file is not None:
+    if labels_file is not None:  # all of it before the model loads and the pool is sampled
         from seal.critic.data import read_labels
+        from seal.critic.pipeline import check_labelled
 
-        read_labels(labels_file)
+        fix = f"add rows to {labels_file} or lower --labels"
+        check_labelled(read_labels(labels_file), cfg.critic.labels, fix)
     from seal.critic.service import _task
 
     _task(cfg)

@@ -159,6 +159,16 @@ def split_heldout(
     ]
 
 
+def check_labelled(labelled: list[Trajectory], wanted: int, fix: str) -> None:
+    """At least ``wanted`` labels, of both classes; else a one-line error ending in ``fix``."""
+    if len(labelled) < wanted:
+        raise SealError(f"only {len(labelled)} labelled trajectories for --labels {wanted}; {fix}")
+    counts = Counter(t.truth for t in labelled)
+    if counts[1] == 0 or counts[0] == 0:
+        only = "good" if counts[1] else "bad"
+        raise SealError(f"all {len(labelled)} labels are {only}; the critic needs both classes")
+
+
 def run_critic_training(
     critic: Critic,
     trajs: list[Trajectory],
@@ -177,15 +187,7 @@ def run_critic_training(
         unlabelled = [t for t in train_side if (t.problem_id, t.solution) not in chosen]
     else:
         unlabelled = train_side
-    counts = Counter(t.truth for t in labelled)
-    if len(labelled) < plan.labels:
-        raise SealError(
-            f"only {len(labelled)} labelled trajectories for --labels {plan.labels}; "
-            "sample more problems or lower --labels"
-        )
-    if counts[1] == 0 or counts[0] == 0:
-        only = "good" if counts[1] else "bad"
-        raise SealError(f"all {len(labelled)} labels are {only}; the critic needs both classes")
+    check_labelled(labelled, plan.labels, "sample more problems or lower --labels")
     good_word = critic.labels.good
     examples = outcome_examples(
         labelled, rng, good_word, plan.injections, plan.steps, plan.perturbations
@@ -195,7 +197,7 @@ def run_critic_training(
     report: dict[str, Any] = {
         "labelled": labelled,
         "labels": len(labelled),
-        "labels_good": counts[1],
+        "labels_good": sum(t.truth == 1 for t in labelled),
         "bootstrap_examples": len(examples),
         "bootstrap_losses": losses,
     }
