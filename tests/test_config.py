@@ -59,6 +59,11 @@ def test_bad_files(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(SealError, match="not valid YAML"):
         load_config(bad)
+    bad.write_text("run:\n\titerations: 3\n")  # a tab: what and where, not just "while scanning"
+    with pytest.raises(SealError, match=r"not valid YAML: found character .*line 2, column 1"):
+        load_config(bad)
+    with pytest.raises(SealError, match="/dev/null is not a regular file"):
+        load_config(Path("/dev/null"))
 
 
 def test_parse_set() -> None:
@@ -139,3 +144,8 @@ def test_auto_dtype_keeps_a_float32_checkpoint_float32_on_a_gpu(tmp_path) -> Non
     (tmp_path / "config.json").write_text(json.dumps({"torch_dtype": "float16"}))  # Llama-2
     assert resolve_dtype("auto", cuda, str(tmp_path)) == torch.bfloat16
     assert resolve_dtype("float16", cpu, tiny) == torch.float16
+
+
+def test_runs_dir_expands_home(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert load_config(None, {"runs_dir": "~/runs"}).runs_dir == tmp_path / "runs"

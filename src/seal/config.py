@@ -405,7 +405,12 @@ class SealConfig(_Section):
     search: SearchConfig = SearchConfig()
     run: RunConfig = RunConfig()
     runs_dir: Path = Path("runs")
-    """Where run directories are created."""
+    """Where run directories are created (``~`` is the home directory, as in a shell)."""
+
+    @field_validator("runs_dir")
+    @classmethod
+    def _home(cls, path: Path) -> Path:
+        return path.expanduser()
 
 
 def _format_error(err: ValidationError, root: type[BaseModel]) -> str:
@@ -489,14 +494,14 @@ def load_config(
         if path.is_dir():
             raise SealError(f"config file {path} is a directory; give a YAML file")
         if not path.is_file():
-            raise SealError(f"config file {path} does not exist")
+            what = "is not a regular file" if path.exists() else "does not exist"
+            raise SealError(f"config file {path} {what}; give a YAML file")
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except PermissionError:
             raise SealError(f"config file {path} cannot be read (permission denied)") from None
         except (yaml.YAMLError, UnicodeDecodeError) as err:
-            first = str(err).splitlines()[0]
-            raise SealError(f"config file {path} is not valid YAML: {first}") from None
+            raise SealError(f"config file {path} is not valid YAML: {_yaml_problem(err)}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise SealError(f"config file {path} must hold a mapping of sections")
         data = loaded or {}
@@ -504,6 +509,15 @@ def load_config(
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
     return parse_config(data)
+
+
+def _yaml_problem(err: Exception) -> str:
+    """What is wrong and where, in one line: ``found character '\\t' ... (line 2, column 1)``."""
+    problem = getattr(err, "problem", None)
+    mark = getattr(err, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return str(err).splitlines()[0]
 
 
 def parse_set(pairs: list[str]) -> dict[str, Any]:
