@@ -247,3 +247,19 @@ def test_sandbox_limits_refuse_a_timeout_that_is_no_limit() -> None:
     for bad in (float("inf"), float("nan"), 0.0, -1.0, 1e20):
         with pytest.raises(SealError, match="timeout"):
             SandboxLimits(timeout=bad)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["eval", "--data", "DIR"],
+        ["score", "--task", "humaneval", "--completions", "DIR", "--output", "OUT"],
+        ["config", "show", "-c", "DIR"],
+    ],
+)
+def test_a_directory_given_for_a_file_says_so(
+    argv: list[str], tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    swap = {"DIR": str(tmp_path), "OUT": str(tmp_path / "out.json")}
+    code, _, err = seal_cli(*[swap.get(a, a) for a in argv])
+    one_line_error(code, err, str(tmp_path), "is a directory", "give a file")

@@ -47,7 +47,7 @@ def test_wrong_type_names_key() -> None:
 def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(SealError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")
-    with pytest.raises(SealError, match="is a directory; give a YAML file"):
+    with pytest.raises(SealError, match="is a directory; give a file"):
         load_config(tmp_path)
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [1, 2\n")

@@ -72,10 +72,19 @@ def _config(
     return load_config(config, overrides, PRESETS[preset] if preset else None)
 
 
+FILE_INPUTS = ("--data", "--fewshot-data", "--completions", "--labels-file", "--input")
+"""Inputs that are files (the others, ``--resume``, ``--critic``, ``--policy``: directories)."""
+
+
 def _inputs_exist(paths: dict[str, Path | None]) -> None:
-    """Every given input path exists (``{"--data": path}``): checked before anything else."""
+    """Every given input path exists (``{"--data": path}``), a file where the option reads
+    one: checked before anything else."""
+    from seal.data import check_file
+
     for option, path in paths.items():
-        if path is not None and not path.exists():
+        if path is not None and option in FILE_INPUTS:
+            check_file(path, option)
+        elif path is not None and not path.exists():
             raise SealError(f"{option} {path} does not exist")
 
 

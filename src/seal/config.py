@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from seal.data import check_file
 from seal.errors import SealError
 from seal.sandbox.programs import MAX_TIMEOUT
 
@@ -491,11 +492,7 @@ def load_config(
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if path.is_dir():
-            raise SealError(f"config file {path} is a directory; give a YAML file")
-        if not path.is_file():
-            what = "is not a regular file" if path.exists() else "does not exist"
-            raise SealError(f"config file {path} {what}; give a YAML file")
+        check_file(path, "config file")
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         except PermissionError:

@@ -10,6 +10,17 @@ from typing import Any
 from seal.errors import SealError
 
 
+def check_file(path: Path, what: str) -> None:
+    """``path`` is a regular file; else a one-line error: ``{what} {path} does not exist``,
+    ``... is a directory`` or ``... is not a regular file`` (a device, a pipe)."""
+    if Path(path).is_file():
+        return
+    if not Path(path).exists():
+        raise SealError(f"{what} {path} does not exist")
+    kind = "a directory" if Path(path).is_dir() else "not a regular file"
+    raise SealError(f"{what} {path} is {kind}; give a file")
+
+
 def read_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """All rows of a JSONL file; blank lines are skipped, every row must hold ``required``."""
     return [row for _, row in iter_jsonl(path, required)]
@@ -18,8 +29,7 @@ def read_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any
 def iter_jsonl(path: Path, required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, row)`` pairs, so callers can name the line of a row they reject."""
     path = Path(path)
-    if not path.is_file():
-        raise SealError(f"data file {path} does not exist")
+    check_file(path, "data file")
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:

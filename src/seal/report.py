@@ -92,9 +92,11 @@ def run_status(run: Path) -> dict[str, Any]:
     eval_json = _read(run / "eval.json")
     owner = manifest.get("owner") if isinstance(manifest.get("owner"), dict) else {}
     alive = False
-    if owner.get("host") == socket.gethostname() and owner.get("pid"):
+    pid = owner.get("pid")
+    # a real owner: a positive pid other than init's (kill(-1 / 0, 0) asks about many)
+    if owner.get("host") == socket.gethostname() and type(pid) is int and pid > 1:
         try:
-            os.kill(int(owner["pid"]), 0)
+            os.kill(pid, 0)
             alive = True
         except (ProcessLookupError, PermissionError, ValueError, TypeError, OverflowError):
             alive = False

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from seal.data import iter_jsonl
+from seal.data import check_file, iter_jsonl
 from seal.errors import SealError
 
 
@@ -35,8 +35,7 @@ def _read_parquet(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]
 def read_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
     """A local JSONL or Parquet file whose rows all hold ``required``."""
     path = Path(path)
-    if not path.is_file():
-        raise SealError(f"data file {path} does not exist")
+    check_file(path, "data file")
     if path.suffix == ".parquet":
         return _read_parquet(path, required)
     return [row for _, row in iter_jsonl(path, required)]
