@@ -263,3 +263,15 @@ def test_a_directory_given_for_a_file_says_so(
     swap = {"DIR": str(tmp_path), "OUT": str(tmp_path / "out.json")}
     code, _, err = seal_cli(*[swap.get(a, a) for a in argv])
     one_line_error(code, err, str(tmp_path), "is a directory", "give a file")
+
+
+@pytest.mark.parametrize("pid", [-1, 0, 1, "1", True])
+def test_a_manifest_pid_that_is_no_owner_is_not_running(pid: object, tmp_path: Path) -> None:
+    import socket
+
+    from seal.report import run_status
+
+    run = _run_dir(tmp_path / "r", {"critic": {}}, {})
+    owner = {"pid": pid, "host": socket.gethostname()}
+    (run / "manifest.json").write_text(json.dumps({"kind": "run", "stages": {}, "owner": owner}))
+    assert run_status(run)["status"] != "running"
