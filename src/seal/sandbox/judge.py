@@ -129,10 +129,8 @@ def judge(job: dict) -> dict:
         "plain.py": guard.plain_source(),
     }
     args = ["serve.py", str(req_r), str(resp_w), job["entry_point"], *jail.python_roots()]
-    limits = jail.Limits(**job["limits"])
-    run = jail.launch(
-        files, args, limits, job["isolated"], pass_fds=(req_r, resp_w), tmpdir=job.get("tmpdir")
-    )
+    limits, fds = jail.Limits(**job["limits"]), (req_r, resp_w)
+    run = jail.launch(files, args, limits, job["isolated"], pass_fds=fds, tmpdir=job.get("tmpdir"))
     os.close(req_r)
     os.close(resp_w)
     candidate = Candidate(req_w, resp_r, deadline)
