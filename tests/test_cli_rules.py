@@ -275,3 +275,13 @@ def test_a_manifest_pid_that_is_no_owner_is_not_running(pid: object, tmp_path: P
     owner = {"pid": pid, "host": socket.gethostname()}
     (run / "manifest.json").write_text(json.dumps({"kind": "run", "stages": {}, "owner": owner}))
     assert run_status(run)["status"] != "running"
+
+
+def test_short_help_and_version(seal_cli) -> None:
+    from seal import __version__
+
+    for path in ([], ["run"], ["critic", "train"], ["config", "show"]):
+        code, out, err = seal_cli(*path, "-h")
+        assert code == 0 and out.startswith("Usage: ") and "Options" in out, err
+    code, out, _ = seal_cli("--version")
+    assert code == 0 and out.strip() == f"seal-lm {__version__}"

@@ -33,7 +33,12 @@ if TYPE_CHECKING:
 
 # rich_markup_mode=None: help text is plain text (``mmlu[/subject]`` is not a Rich tag).
 # No no_args_is_help: a bare ``seal`` is click's one-line "Missing command" usage error.
-_APP = {"add_completion": False, "pretty_exceptions_enable": False, "rich_markup_mode": None}
+_APP = {
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+    "context_settings": {"help_option_names": ["--help", "-h"]},
+}
 app = typer.Typer(
     help="seal-lm: a language model that improves itself by judging its own reasoning.", **_APP
 )
@@ -123,9 +128,21 @@ def _remove_if_unstarted(run: Any, had_root: bool) -> None:
                 run.path.parent.rmdir()
 
 
+def _version(value: bool) -> None:
+    if value:
+        from seal import __version__
+
+        out.print(f"seal-lm {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
 ) -> None:
     progress.set_quiet(quiet)
 
