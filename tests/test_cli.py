@@ -44,6 +44,7 @@ def test_eval_writes_run_dir_and_json(tmp_path: Path, run, capsys, monkeypatch) 
             "1,4",
             "--output",
             str(out_json),
+            "--log-samples",
             "--name",
             "e1",
             "--set",
@@ -65,6 +66,8 @@ def test_eval_writes_run_dir_and_json(tmp_path: Path, run, capsys, monkeypatch) 
     assert "eval:wordmath" in json.loads((run_dir / "manifest.json").read_text())["stages"]
     rows = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all(len(r["samples"]) == 3 for r in rows)
+    # --log-samples with a one-file --output: the samples beside it (was silently ignored)
+    assert (tmp_path / "out.samples.jsonl").read_text() == (run_dir / "samples.jsonl").read_text()
     assert "level" in out and "accuracy" in out
 
 
@@ -77,6 +80,11 @@ def test_eval_writes_run_dir_and_json(tmp_path: Path, run, capsys, monkeypatch) 
         (["--levels", "4,x"], ["--levels"]),
         (["--set", "sampling.top_p=abc"], ["sampling.top_p"]),
         (["--set", "sampling.temprature=1"], ["sampling.temprature", "temperature"]),
+        (["--set", "eval.shots=true"], ["eval.shots", "not true/false"]),
+        (["--task", "wordmath,wordmath"], ["--task", "wordmath", "more than once"]),
+        (["--log-samples"], ["--log-samples", "give --output"]),
+        (["--critic", "."], ["--critic", "without --search", "unused"]),
+        (["--critic", ".", "--search", "greedy"], ["--critic", "--search greedy", "unused"]),
     ],
 )
 def test_bad_arguments(
@@ -155,3 +163,19 @@ def test_pretrain_refuses_existing_dir(
     )
     one_line_error(code, err, "--force")
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_quiet_silences_the_libraries_bars_too(tmp_path: Path, run, capsys, monkeypatch) -> None:
+    """`seal -q pretrain-tiny` still printed transformers' "Writing model shards" bar."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_progress_bar()  # as in a fresh process, whatever ran before
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    code, out, err = run(
+        ["pretrain-tiny", "--out", str(tmp_path / "m"), "--steps", "1", "--set",
+         "pretrain.layers=1"],
+        capsys,
+        monkeypatch,
+    )  # fmt: skip
+    assert code == 0, err
+    assert err == "" and "trained" in out

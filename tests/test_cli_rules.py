@@ -202,6 +202,11 @@ def test_broken_critic_and_truncated_model_are_one_line(
     code, _, err = seal_cli("eval", "--model", str(model))
     one_line_error(code, err, "model.safetensors", "truncated")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["critic", "model"]
+    (model / "model.safetensors").write_bytes((tiny_path() / "model.safetensors").read_bytes())
+    for f in model.glob("tokenizer*"):
+        f.unlink()
+    code, _, err = seal_cli("eval", "--model", str(model))  # was cut at "one of:"
+    one_line_error(code, err, str(model), "has no tokenizer", "save_pretrained")
 
 
 @pytest.mark.parametrize(
@@ -237,6 +242,26 @@ def test_score_refuses_a_timeout_that_is_no_limit(
         "--timeout", timeout,
     )  # fmt: skip
     one_line_error(code, err, "--timeout", "86400")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "suffix"),
+    [
+        (["score", "--task", "humaneval", "--completions", "IN"], ".json"),
+        (["critic", "score", "--critic", "DIR", "--input", "IN"], ".jsonl"),
+    ],
+)
+def test_a_result_file_is_named_for_what_it_holds(
+    argv: list[str], suffix: str, tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    """`seal score --output x.txt` wrote JSON into x.txt."""
+    done = tmp_path / "c.jsonl"
+    done.write_text('{"task_id": "HumanEval/0", "completion": "    return 1\\n"}\n')
+    out = tmp_path / "r.txt"
+    swap = {"IN": str(done), "DIR": str(tmp_path)}
+    code, _, err = seal_cli(*[swap.get(a, a) for a in argv], "--output", str(out))
+    one_line_error(code, err, str(out), f"ending in {suffix}", f"r{suffix}")
     assert not out.exists()
 
 

@@ -84,8 +84,9 @@ def _is_option(param: Any) -> bool:
 def _fill(cmd: Any, param: Any, root: Path) -> str:
     """A plausible value for a required parameter, so the case's own bad input is reached."""
     kind = _kind(cmd, param)
-    if kind == "output":
-        return str(root / "fresh-output.json")
+    if kind == "output":  # named for what it holds (`seal critic score` writes JSONL)
+        suffix = ".jsonl" if "JSONL" in (getattr(param, "help", "") or "") else ".json"
+        return str(root / f"fresh-output{suffix}")
     if kind == "input":
         return str(root / "input.jsonl")
     if kind in ("int", "float"):

@@ -44,6 +44,25 @@ def test_wrong_type_names_key() -> None:
         load_config(None, {"model.dtype": "fp8"})
 
 
+def test_a_yaml_boolean_is_no_number_or_text(tmp_path: Path) -> None:
+    """pydantic's lax mode read ``true`` as 1: ``run.iterations=true`` ran one round."""
+    for key, value in [
+        ("run.iterations", True),
+        ("sampling.temperature", False),
+        ("eval.levels", [True, 2]),
+        ("run.sft_micro_batch", True),
+        ("model.name", True),
+    ]:
+        with pytest.raises(SealError, match=f"config key '{key}': .*not true/false"):
+            load_config(None, {key: value})
+    yaml_file = tmp_path / "c.yaml"
+    yaml_file.write_text("run:\n  iterations: yes\n")
+    with pytest.raises(SealError, match="'run.iterations'.*quote them for text"):
+        load_config(yaml_file)
+    cfg = load_config(None, {"run.accumulate": True, "model.name": "yes", "run.iterations": 3})
+    assert cfg.run.accumulate is True and cfg.model.name == "yes" and cfg.run.iterations == 3
+
+
 def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(SealError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")

@@ -202,3 +202,19 @@ def test_seed_table_fits_a_narrow_terminal_and_prints_whole_off_one() -> None:
     console.print(narrow)
     assert "+5 / -0 (p 0.062)" in console.export_text()  # one line, not wrapped
     assert len(seed_table(summary, ev(0.5), width=200).columns) == 11
+
+
+@pytest.mark.filterwarnings("error")
+def test_plots_of_iterations_without_guards_warn_nothing() -> None:
+    """matplotlib's "No artists with labels found to put in legend" leaked into `seal
+    report` for a run whose iterations logged no guards."""
+    from seal.report import _plots
+
+    data = {
+        "iterations": [{"iteration": 1, "validation": {"accuracy": 0.5}}],
+        "base_validation": {"accuracy": 0.4},
+        "samples": {},
+    }
+    plots = _plots(data)
+    assert set(plots) == {"accuracy", "guards"}
+    assert all(png.startswith(b"\x89PNG") for png in plots.values())

@@ -133,8 +133,11 @@ def test_solve_a_problem_the_model_cannot_take(
     search method, before anything is generated."""
     critic = _critic_dir(tiny, tmp_path)
     for method in ("greedy", "tot"):
-        code, _, err = seal_cli("solve", question, "--search", method, "--critic", str(critic))
+        with_critic = ["--critic", str(critic)] if method == "tot" else []
+        code, _, err = seal_cli("solve", question, "--search", method, *with_critic)
         one_line_error(code, err, needle)
+    code, _, err = seal_cli("solve", "Q?", "--search", "greedy", "--critic", str(critic))
+    one_line_error(code, err, "--critic", "with --search greedy", "unused")
 
 
 def test_seal_eval_with_search(seal_cli, tiny, tmp_path: Path) -> None:

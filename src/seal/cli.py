@@ -25,7 +25,7 @@ from rich.text import Text
 from seal import distributed, progress
 from seal.config import SealConfig, dump_config, load_config, parse_set
 from seal.errors import SealError
-from seal.outputs import check_output_dir, check_output_file, check_output_files
+from seal.outputs import check_output_dir, check_output_file, check_output_files, samples_beside
 from seal.tasks.levels import parse_levels
 
 if TYPE_CHECKING:
@@ -260,6 +260,14 @@ def eval_cmd(
     names = [t.strip() for t in cfg.eval.task.split(",") if t.strip()]
     if not names:
         raise SealError("--task is empty; name at least one task")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SealError(f"--task names {', '.join(twice)} more than once; name each task once")
+    if log_samples and output is None:
+        raise SealError(
+            "--log-samples copies the samples to --output; give --output (the run directory "
+            "keeps them in samples.jsonl either way)"
+        )
     if (data is not None or fewshot_data is not None) and len(names) > 1:
         raise SealError("--data / --fewshot-data go with one task; run one task per file")
     if cfg.eval.levels is not None and "wordmath" not in names:
@@ -274,6 +282,8 @@ def eval_cmd(
         if len(names) > 1:
             raise SealError(f"--output {output} is a file; with several tasks give a directory")
         check_output_file(output, force, inputs=inputs)
+        if log_samples:
+            check_output_file(samples_beside(output), force, inputs=inputs)
     elif output is not None:
         files = ["summary.md"]
         for n in names:
@@ -282,11 +292,12 @@ def eval_cmd(
     _new_run_path(cfg, name)
     from seal.critic.service import load_with_adapters
     from seal.eval_job import build_task, select_problems
-    from seal.search import require_critic
+    from seal.search import require_critic, unused_critic
     from seal.validate import check_policy_dir, critic_meta
 
     if search is not None:
         require_critic(search, critic)
+    unused_critic(search, critic)
     if critic is not None:
         critic_meta(critic)
     if policy is not None:
@@ -337,6 +348,11 @@ def _eval_tasks(
         write_task(res, run.path if len(names) == 1 else run.path / file_stem(n))
         if single_file:
             atomic_write_json(output, res.result)  # type: ignore[arg-type]
+            if log_samples:
+                atomic_write_text(
+                    samples_beside(output),  # type: ignore[arg-type]
+                    "".join(json.dumps(r) + "\n" for r in res.records),
+                )
         elif output is not None:
             atomic_write_json(output / f"{file_stem(n)}.json", res.result)
             if log_samples:
@@ -393,7 +409,14 @@ def solve_cmd(
     """Answer one problem with a search and show how it got there (the tree, for ToT)."""
     from seal.critic.service import load_with_adapters
     from seal.generation.hf import HFSampler
-    from seal.search import NO_SOLUTION, Searcher, SearchSettings, render_tree, require_critic
+    from seal.search import (
+        NO_SOLUTION,
+        Searcher,
+        SearchSettings,
+        render_tree,
+        require_critic,
+        unused_critic,
+    )
     from seal.tasks import get_task
     from seal.tasks.base import Problem
 
@@ -414,6 +437,7 @@ def solve_cmd(
     if not problem.strip():
         raise SealError("the problem text is empty")
     require_critic(cfg.search.method, critic)
+    unused_critic(cfg.search.method, critic)
     task_obj = get_task(task)
     _check_model(cfg)
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
@@ -458,7 +482,7 @@ def score_cmd(
     from seal.store import atomic_write_json
 
     check_timeout(timeout, "--timeout")
-    check_output_file(output, force, inputs=[completions, data])
+    check_output_file(output, force, inputs=[completions, data], suffix=".json")
     _inputs_exist({"--completions": completions, "--data": data})
     result = score_completions(
         task,
@@ -826,7 +850,7 @@ def critic_score(
         from seal.models import resolve_device
 
         resolve_device(device)
-    check_output_file(output, force, inputs=[input_, critic])
+    check_output_file(output, force, inputs=[input_, critic], suffix=".jsonl")
     _inputs_exist({"--input": input_, "--critic": critic})
     critic_meta(critic)
     n = score_file(critic, input_, output, model, device)

@@ -8,18 +8,49 @@ name the key and what it accepts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from seal.data import check_file
 from seal.errors import SealError
 from seal.sandbox.programs import MAX_TIMEOUT
 
 
+def _admits_bool(annotation: Any) -> bool:
+    """Whether a field of this type can hold true / false (bool itself, in any union)."""
+    return annotation is bool or any(_admits_bool(a) for a in get_args(annotation))
+
+
+def _has_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, list | tuple) and any(isinstance(v, bool) for v in value)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_stray_bool(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML reads ``yes`` / ``true`` as a boolean, which pydantic would quietly take as
+        1 or 1.0 (``run.iterations=true`` ran one round): refused for non-boolean keys."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _has_bool(value) and not _admits_bool(field.annotation):
+            raise ValueError(
+                "Input should be a number or text here, not true/false "
+                "(YAML reads true, false, yes, no, on and off as booleans; quote them for text)"
+            )
+        return value
 
 
 class ModelConfig(_Section):
@@ -428,7 +459,11 @@ def _format_error(err: ValidationError, root: type[BaseModel]) -> str:
         return f"unknown config key '{loc}'; allowed keys here: {allowed}"
     where = _field_path(e["loc"], root)
     # a union (e.g. a number or "auto") fails once per member: say every way it can be met
-    msgs = [x["msg"] for x in err.errors() if _field_path(x["loc"], root) == where]
+    msgs = [
+        x["msg"].removeprefix("Value error, ")
+        for x in err.errors()
+        if _field_path(x["loc"], root) == where
+    ]
     lead = "Input should be "
     msg = msgs[0] + "".join(
         ", or " + (m.removeprefix(lead) if msgs[0].startswith(lead) else m) for m in msgs[1:]

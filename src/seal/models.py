@@ -128,13 +128,32 @@ class LoadedModel:
     device: torch.device
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0][:200] if text else type(err).__name__
+def _first_line(err: BaseException, most: int = 300) -> str:
+    """The error's first line, or its first sentence where that line ends in a colon
+    (a list follows: transformers' "Couldn't instantiate the backend tokenizer from one
+    of:"), joined onto one line and cut at ``most`` characters."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    text = lines[0]
+    for line in lines[1:]:
+        if not text.endswith(":") and not text.endswith(","):
+            break
+        text += " " + line
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+"""Any of these in a local model directory means a tokenizer was saved there."""
 
 
 def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
     path = resolve_model_path(name)
+    if Path(path).is_dir() and not any((Path(path) / f).exists() for f in TOKENIZER_FILES):
+        raise SealError(
+            f"model directory {name} has no tokenizer ({', '.join(TOKENIZER_FILES)}); "
+            "save it beside the weights with tokenizer.save_pretrained(DIR)"
+        )
     try:
         tok = AutoTokenizer.from_pretrained(path, **_hub_kwargs(name, path))
     except Exception as err:  # noqa: BLE001 - any loader failure is a bad model

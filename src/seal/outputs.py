@@ -25,10 +25,20 @@ def _check_parents(path: Path, option: str) -> None:
             return
 
 
+def samples_beside(results: Path) -> Path:
+    """Where ``--log-samples`` puts the samples of a one-file ``--output``: ``x.json`` ->
+    ``x.samples.jsonl``."""
+    return Path(results).with_suffix(".samples.jsonl")
+
+
 def check_output_file(
-    path: Path, force: bool, option: str = "--output", inputs: Iterable[Path | None] = ()
+    path: Path,
+    force: bool,
+    option: str = "--output",
+    inputs: Iterable[Path | None] = (),
+    suffix: str | None = None,
 ) -> None:
-    """``path`` may be written as a file."""
+    """``path`` may be written as a file (named ``*suffix``, when given)."""
     path = Path(path)
     for inp in inputs:
         if inp is not None and path.resolve() == Path(inp).resolve():
@@ -37,6 +47,11 @@ def check_output_file(
         raise SealError(f"{option} {path} is a directory; give a file name")
     if path.exists() and not force:
         raise SealError(f"{option} {path} already exists; pass --force to replace it")
+    if suffix is not None and path.suffix != suffix:
+        raise SealError(
+            f"{option} {path}: the file written is {suffix[1:].upper()}; "
+            f"give a name ending in {suffix} (e.g. {path.with_suffix(suffix).name})"
+        )
     _check_parents(path, option)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -15,8 +16,17 @@ _QUIET = False
 
 
 def set_quiet(quiet: bool) -> None:
+    """Quiet: seal's bars and the Hugging Face libraries' (transformers' "Writing model
+    shards", the hub's downloads) are off."""
     global _QUIET
     _QUIET = quiet
+    if quiet:
+        # read by huggingface_hub when it is first imported; transformers follows it
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        if "transformers" in sys.modules:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
 
 
 class _Bar:

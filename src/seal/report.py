@@ -169,6 +169,13 @@ def _acc(s: Any, level: str | None = None) -> float:
     return 100 * value if isinstance(value, int | float) else float("nan")
 
 
+def _legend(ax: Any, **kwargs: Any) -> None:
+    """A legend where the axes have labelled lines (matplotlib warns on an empty one:
+    a run whose iterations logged no guards)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
 def _plot_accuracy(data: dict[str, Any], plt: Any) -> Any:
     iters = data["iterations"]
     base_val = data.get("base_validation")
@@ -189,7 +196,7 @@ def _plot_accuracy(data: dict[str, Any], plt: Any) -> Any:
     ax.plot([x for x, _ in points], [_acc(s) for _, s in points], "k--", marker="s", label="all")
     ax.set_xlabel("iteration")
     ax.set_ylabel("validation accuracy (%)")
-    ax.legend(fontsize=7, ncol=3)
+    _legend(ax, fontsize=7, ncol=3)
     ax.grid(alpha=0.3)
     return fig
 
@@ -232,7 +239,7 @@ def _plot_rewards(data: dict[str, Any], plt: Any) -> Any:
             ax.hist([good, bad], bins=10, range=(0, 1), label=["correct", "wrong"], stacked=True)
             ax.set_title(f"iteration {it}: rewards", fontsize=9)
             ax.set_xlabel("critic score")
-            ax.legend(fontsize=7)
+            _legend(ax, fontsize=7)
         return fig
     return None
 
@@ -247,7 +254,7 @@ def _plot_guards(data: dict[str, Any], plt: Any) -> Any:
             axes[0].plot(xs, [g.get(key, float("nan")) for g in guards], marker="o", label=key)
         axes[0].set_title("diversity and collapse guards", fontsize=9)
         axes[0].set_xlabel("iteration")
-        axes[0].legend(fontsize=6)
+        _legend(axes[0], fontsize=6)
         axes[1].plot(
             xs, [m.get("mean_score", float("nan")) for m in iters], "o-", label="mean critic score"
         )
@@ -262,7 +269,7 @@ def _plot_guards(data: dict[str, Any], plt: Any) -> Any:
         )
         axes[1].set_title("reward hacking watch", fontsize=9)
         axes[1].set_xlabel("iteration")
-        axes[1].legend(fontsize=7)
+        _legend(axes[1], fontsize=7)
         return fig
     return None
 

@@ -104,6 +104,17 @@ def require_critic(method: str, critic_dir: object) -> None:
         raise SealError(f"--search {method} needs --critic DIR (from seal critic train)")
 
 
+def unused_critic(method: str | None, critic_dir: object) -> None:
+    """One line when ``--critic`` is given to a search that does not use it (``None``: no
+    search at all), instead of loading it for nothing and leaving the user to believe it
+    ranked the answers."""
+    if critic_dir is not None and method not in NEEDS_CRITIC:
+        how = "without --search" if method is None else f"with --search {method}"
+        raise SealError(
+            f"--critic is used by --search {', '.join(NEEDS_CRITIC)}; {how} it would go unused"
+        )
+
+
 def _finished(step: str, reason: str) -> bool:
     low = step.lower()
     return reason == "eos" or "####" in step or "the answer is" in low
