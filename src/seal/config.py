@@ -93,9 +93,10 @@ class EvalConfig(_Section):
     """Problems per level (wordmath), subtask/subject (bbh, mmlu) or task; null = all."""
     samples: int = Field(1, ge=1)
     """Sampled completions per problem for maj@k / pass@k (besides one greedy answer)."""
-    shots: int | None = Field(None, ge=0)
+    shots: int | None = Field(None, ge=0, le=256)
     """Worked examples in the prompt; unset = the task's standard (gsm8k 5, gsm8k_cot 8,
-    bbh 3, mmlu 5, others 0)."""
+    bbh 3, mmlu 5, others 0). At most 256: far past any standard setting, and refused at
+    once instead of building (and tokenizing) a prompt no context holds."""
     levels: list[int] | None = Field(None, min_length=1)
     """wordmath levels to evaluate; all when unset."""
     timeout: float = Field(10.0, gt=0, le=MAX_TIMEOUT)
