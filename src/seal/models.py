@@ -143,7 +143,14 @@ def _first_line(err: BaseException, most: int = 300) -> str:
     return text if len(text) <= most else text[: most - 3] + "..."
 
 
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "tokenizer.model",
+    "spiece.model",
+    "vocab.json",
+    "vocab.txt",
+)
 """Any of these in a local model directory means a tokenizer was saved there."""
 
 
@@ -151,7 +158,7 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
     path = resolve_model_path(name)
     if Path(path).is_dir() and not any((Path(path) / f).exists() for f in TOKENIZER_FILES):
         raise SealError(
-            f"model directory {name} has no tokenizer ({', '.join(TOKENIZER_FILES)}); "
+            f"model directory {name} has no tokenizer (no tokenizer.json or tokenizer_config.json); "
             "save it beside the weights with tokenizer.save_pretrained(DIR)"
         )
     try:
