@@ -158,8 +158,8 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
     path = resolve_model_path(name)
     if Path(path).is_dir() and not any((Path(path) / f).exists() for f in TOKENIZER_FILES):
         raise SealError(
-            f"model directory {name} has no tokenizer (no tokenizer.json or tokenizer_config.json); "
-            "save it beside the weights with tokenizer.save_pretrained(DIR)"
+            f"model directory {name} has no tokenizer (no tokenizer.json or "
+            "tokenizer_config.json); save it beside the weights with tokenizer.save_pretrained(DIR)"
         )
     try:
         tok = AutoTokenizer.from_pretrained(path, **_hub_kwargs(name, path))
