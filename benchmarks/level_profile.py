@@ -39,6 +39,44 @@ def line_accuracy(texts: list[str]) -> tuple[int, int]:
     return right, total
 
 
+def lines_by_step(texts: list[str]) -> Counter[tuple[int, int, bool]]:
+    """Step lines with arithmetic, counted by ``(step number, digits of the line's largest
+    operand, right)``: step 1 is the first sentence's line (after the intro and the start
+    value); the check and answer lines are left out. Separates the two things that grow with
+    depth: how far into the solution a line is, and how large its numbers are."""
+    counts: Counter[tuple[int, int, bool]] = Counter()
+    for t in texts:
+        for step in check_steps(t):
+            if step.ok is None or step.index < 2 or step.text.startswith(("Check", "####")):
+                continue
+            operands = [
+                int(n) for e in step.equations for n in re.findall(r"\d+", e.text.split("=")[0])
+            ]
+            if operands:
+                counts[step.index - 1, len(str(max(operands))), bool(step.ok)] += 1
+    return counts
+
+
+def step_table(counts: Counter[tuple[int, int, bool]], most: int = 8) -> tuple[list, list]:
+    """Headers and rows: lines right % by step number (rows; ``most``+ pooled) and operand
+    digits (columns), with the line counts."""
+    pooled: Counter[tuple[int, int, bool]] = Counter()
+    for (step, digits, ok), n in counts.items():
+        pooled[min(step, most), min(digits, 3), ok] += n
+    digits = sorted({d for _, d, _ in pooled})
+    headers = ["step"] + [
+        f"{d}{'+' if d == 3 else ''}-digit operands: right % (lines)" for d in digits
+    ]
+    rows = []
+    for step in sorted({s for s, _, _ in pooled}):
+        row: list[object] = [f"{step}+" if step == most else step]
+        for d in digits:
+            good, bad = pooled[step, d, True], pooled[step, d, False]
+            row.append(f"{100 * good / (good + bad):.1f} ({good + bad})" if good + bad else "-")
+        rows.append(row)
+    return headers, rows
+
+
 def _value(line: str) -> str | None:
     numbers = re.findall(r"-?\d+", line)
     return numbers[-1] if numbers else None
@@ -99,6 +137,7 @@ def main() -> None:
     wrong: Counter[int] = Counter()
     short: Counter[int] = Counter()
     steps_of: Counter[str] = Counter()
+    by_step: Counter[tuple[int, int, bool]] = Counter()
     for lv in levels:  # one level at a time: a row is printed as soon as it is measured
         task = WordMath(levels=[lv])
         problems = task.problems("test", args.problems)
@@ -118,6 +157,8 @@ def main() -> None:
                     slips[slip] += 1
         texts = [r.greedy.text for r in results] + [s.text for r in results for s in r.samples]
         right, total = line_accuracy(texts)
+        if lv in sampled and k > 1:
+            by_step.update(lines_by_step(texts))
         distinct = sum(
             len({" ".join(s.text.split()) for s, ok in zip(r.samples, r.oks, strict=True) if ok})
             >= 2
@@ -181,6 +222,14 @@ def main() -> None:
         " equation is false; wrong operand: a true equation on a number that is not the"
         " sentence's or the previous line's; wrong sentence: it restates another sentence."
     )
+    if by_step:
+        table += "\n\n" + markdown_table(*step_table(by_step))
+        notes += (
+            " Third table: the step lines of the sampled levels (greedy and sampled"
+            " solutions), right % by how far into the solution the line is (step 1: the"
+            " first sentence's line) and by the digits of its largest operand: a fall down"
+            " a column is depth alone, at the same size of numbers."
+        )
     report("Level profile (tiny, wordmath)", table, notes, append=not args.no_append)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from benchmarks.level_profile import first_slip, step_lines
+from benchmarks.level_profile import first_slip, lines_by_step, step_lines, step_table
 
 from seal.tasks.wordmath import generate
 
@@ -242,6 +242,21 @@ def test_level_profile_finds_where_a_solution_first_leaves_the_reference() -> No
     assert first_slip("", p.solution, ops) == ("start", "sentence")
     assert step_lines(p.solution) == len(ops) == 3  # a level-3 reference: three step lines
     assert step_lines("\n".join([*lines[:3], *lines[4:]])) == 2  # a sentence skipped
+
+
+def test_level_profile_counts_step_lines_by_depth_and_number_size() -> None:
+    p = generate(3, random.Random(5))  # Dan 43; Ruth = 43 - 13 = 30; Amy = 30 * 4 = 120; ...
+    lines = p.solution.splitlines()
+    slipped = "\n".join([*lines[:3], lines[3].replace("= 120", "= 121"), *lines[4:]])
+    counts = lines_by_step([p.solution, slipped])
+    assert counts[1, 2, True] == 2  # 43 - 13 = 30, right in both
+    assert counts[2, 2, True] == 1 and counts[2, 2, False] == 1  # 30 * 4: right, then 121
+    assert sum(n for (step, _, _), n in counts.items() if step == 3) == 2
+    assert all(step >= 1 for step, _, _ in counts)  # intro and start value are no steps
+    headers, rows = step_table(counts)
+    assert headers[0] == "step" and rows[1][0] == 2
+    two = headers.index("2-digit operands: right % (lines)")
+    assert rows[1][two] == "50.0 (2)"
 
 
 def test_gpu_sweep_refuses_a_malformed_setting_before_starting_anything(tmp_path) -> None:
