@@ -15,7 +15,9 @@ base (exact McNemar p), wall time and peak memory (the child's max RSS from wait
 `--parallel N` runs N seeds at once (a GPU runs several tiny-model processes side by side;
 each one's wall time then includes the sharing). `--keep FILE` appends each finished run's
 summary to a JSON-lines file as it finishes (a machine given back keeps what finished);
-`--from FILE` tabulates such a file without running anything.
+`--from FILE` tabulates such a file without running anything. `--adopt RUN_DIR --keep FILE`
+appends a run finished outside this script (a killed run continued by `seal run --resume`):
+its variant and seed read from its config, its wall time left out (it spans the pause).
 """
 
 from __future__ import annotations
@@ -188,6 +190,45 @@ def run_seed(
     return done
 
 
+def variant_of(cfg: dict) -> str:
+    """The `VARIANTS` name whose flags a run's config.yaml (as a dict) holds."""
+    run = cfg.get("run") or {}
+    for name, flags in VARIANTS.items():
+        want = {"select": "critic", "search": "sample", "update": "sft", "replay_only": False}
+        for flag, value in zip(flags[::2], flags[1::2], strict=True):
+            if flag == "--set":
+                key, _, raw = value.partition("=")
+                want[key.removeprefix("run.")] = raw == "true" if raw in ("true", "false") else raw
+            else:
+                want[flag.removeprefix("--")] = value
+        if all(run.get(k) == v for k, v in want.items()):
+            return name
+    raise SystemExit("error: the run's settings match no variant of this script")
+
+
+def adopt(run: Path, keep: Path) -> None:
+    """Append the finished run in ``run`` to ``keep`` as `--keep` would have."""
+    import yaml
+
+    summary_file, config_file = run / "summary.json", run / "config.yaml"
+    if not summary_file.is_file() or not config_file.is_file():
+        raise SystemExit(
+            f"error: --adopt {run}: no summary.json and config.yaml; give a finished "
+            "`seal run` directory (continue a killed one with `seal run --resume` first)"
+        )
+    cfg = yaml.safe_load(config_file.read_text())
+    summary = json.loads(summary_file.read_text())
+    summary["variant"], summary["seed"] = variant_of(cfg), cfg["run"]["seed"]
+    summary["wall_s"] = None  # a resumed run's wall time spans its pause
+    summary["peak_gb"] = (summary.get("peak_rss_mb") or 0) / 1024 or None
+    summary["shared"] = True
+    summary["machine"] = machine()
+    summary["command"] = f"`seal run --resume {run}` (adopted by `{this_command()}`)"
+    with keep.open("a") as out:
+        out.write(json.dumps(summary) + "\n")
+    print(f"{summary['variant']} seed {summary['seed']} -> {keep}")
+
+
 def load_kept(path: Path) -> dict[str, list[dict]]:
     """Runs appended by `--keep`, by variant, in file order."""
     if not path.is_file():
@@ -228,8 +269,16 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=1, help="seeds run at once")
     ap.add_argument("--keep", type=Path, help="append each finished run's summary to this file")
     ap.add_argument("--from", dest="source", type=Path, help="tabulate runs kept by --keep")
+    ap.add_argument(
+        "--adopt", type=Path, help="append this finished run directory to --keep, then stop"
+    )
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
+    if args.adopt:
+        if not args.keep:
+            raise SystemExit("error: --adopt appends to a --keep FILE; give one")
+        adopt(args.adopt, args.keep)
+        return
     if args.parallel < 1:
         raise SystemExit("error: --parallel must be at least 1")
     unknown = [v for v in args.variants.split(",") if v not in VARIANTS]

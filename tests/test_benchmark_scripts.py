@@ -197,6 +197,42 @@ def test_efficacy_tabulates_kept_runs_with_their_machine(tmp_path: Path) -> None
     )
 
 
+def test_efficacy_adopts_a_run_finished_by_resume(tmp_path: Path) -> None:
+    """A run killed with the session and finished by `seal run --resume` joins the table."""
+    import yaml
+    from benchmarks.efficacy import adopt, variant_of
+
+    from seal.config import SealConfig
+
+    def cfg(**run: object) -> dict:
+        data = SealConfig().model_dump(mode="json")
+        data["run"].update(run)
+        return data
+
+    assert variant_of(cfg()) == "critic"
+    assert variant_of(cfg(select="none", search="tot")) == "none+tot"
+    assert variant_of(cfg(replay_only=True)) == "replay"
+    assert variant_of(cfg(update="ppo")) == "critic+ppo"
+    with pytest.raises(SystemExit, match="no variant"):
+        variant_of(cfg(select="majority", search="tot"))
+
+    run, keep = tmp_path / "run", tmp_path / "kept.jsonl"
+    run.mkdir()
+    with pytest.raises(SystemExit, match="finished `seal run` directory"):
+        adopt(run, keep)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg(select="none", seed=2)))
+    summary = _kept("x", 9, (0.8, 0.4), 2)
+    summary["peak_rss_mb"] = 2048.0
+    (run / "summary.json").write_text(json.dumps(summary))
+    adopt(run, keep)
+    row = json.loads(keep.read_text())
+    assert (row["variant"], row["seed"], row["wall_s"], row["peak_gb"]) == ("none", 2, None, 2.0)
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--from", str(keep),
+           "--no-append"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0 and "| none (1 seed) | 80.0 → 80.0 | 20.0 → 40.0 |" in out.stdout
+
+
 def test_pooled_share_needs_per_problem_outcomes_and_an_oracle_gain() -> None:
     from benchmarks.efficacy import _count, pooled_share
 
