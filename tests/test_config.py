@@ -61,6 +61,11 @@ def test_a_yaml_boolean_is_no_number_or_text(tmp_path: Path) -> None:
         load_config(yaml_file)
     cfg = load_config(None, {"run.accumulate": True, "model.name": "yes", "run.iterations": 3})
     assert cfg.run.accumulate is True and cfg.model.name == "yes" and cfg.run.iterations == 3
+    # a key whose words are on / off takes YAML's reading of them back: the NaN-gradient
+    # error's advice `--set model.train_bf16=off` was refused as a boolean
+    for raw, word in (("off", "off"), ("on", "on"), ("'auto'", "auto")):
+        assert load_config(None, parse_set([f"model.train_bf16={raw}"])).model.train_bf16 == word
+    assert load_config(None, parse_set(["critic.coverage=off"])).critic.coverage == "off"
 
 
 def test_bad_files(tmp_path: Path) -> None:

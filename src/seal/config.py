@@ -8,7 +8,7 @@ name the key and what it accepts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -30,6 +30,18 @@ def _admits_bool(annotation: Any) -> bool:
     return annotation is bool or any(_admits_bool(a) for a in get_args(annotation))
 
 
+def _literals(annotation: Any) -> set[Any]:
+    """The values a ``Literal[...]`` annotation (in any union) allows."""
+    if get_origin(annotation) is Literal:
+        return set(get_args(annotation))
+    return {v for a in get_args(annotation) for v in _literals(a)}
+
+
+_WORDS = {True: ("on", "yes", "true"), False: ("off", "no", "false")}
+"""Words YAML reads as booleans: a key that allows one of them takes ``true`` / ``false`` back
+as that word (``--set model.train_bf16=off`` and ``critic.coverage=off`` mean "off")."""
+
+
 def _has_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return True
@@ -45,6 +57,11 @@ class _Section(BaseModel):
         """YAML reads ``yes`` / ``true`` as a boolean, which pydantic would quietly take as
         1 or 1.0 (``run.iterations=true`` ran one round): refused for non-boolean keys."""
         field = cls.model_fields.get(info.field_name or "")
+        if field is not None and isinstance(value, bool):
+            allowed = _literals(field.annotation)
+            for word in _WORDS[value]:
+                if word in allowed:
+                    return word
         if field is not None and _has_bool(value) and not _admits_bool(field.annotation):
             raise ValueError(
                 "Input should be a number or text here, not true/false "
