@@ -216,9 +216,17 @@ def adopt(run: Path, keep: Path) -> None:
             f"error: --adopt {run}: no summary.json and config.yaml; give a finished "
             "`seal run` directory (continue a killed one with `seal run --resume` first)"
         )
-    cfg = yaml.safe_load(config_file.read_text())
-    summary = json.loads(summary_file.read_text())
-    summary["variant"], summary["seed"] = variant_of(cfg), cfg["run"]["seed"]
+    try:
+        cfg = yaml.safe_load(config_file.read_text())
+        summary = json.loads(summary_file.read_text())
+        seed = cfg["run"]["seed"]
+        summary["final"]["by_level"]  # noqa: B018 - a finished run's test result, or the error
+    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+        raise SystemExit(
+            f"error: --adopt {run}: its config.yaml or summary.json is not what `seal run` "
+            "writes; give the directory of a finished run"
+        ) from None
+    summary["variant"], summary["seed"] = variant_of(cfg), seed
     summary["wall_s"] = None  # a resumed run's wall time spans its pause
     summary["peak_gb"] = (summary.get("peak_rss_mb") or 0) / 1024 or None
     summary["shared"] = True

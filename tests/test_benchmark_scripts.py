@@ -221,6 +221,10 @@ def test_efficacy_adopts_a_run_finished_by_resume(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="finished `seal run` directory"):
         adopt(run, keep)
     (run / "config.yaml").write_text(yaml.safe_dump(cfg(select="none", seed=2)))
+    (run / "summary.json").write_text('{"final": ')  # cut short: one line, nothing kept
+    with pytest.raises(SystemExit, match="not what `seal run` writes"):
+        adopt(run, keep)
+    assert not keep.exists()
     summary = _kept("x", 9, (0.8, 0.4), 2)
     summary["peak_rss_mb"] = 2048.0
     (run / "summary.json").write_text(json.dumps(summary))
