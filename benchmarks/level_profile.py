@@ -28,6 +28,9 @@ from seal.generation.hf import HFSampler
 from seal.models import load_model
 from seal.tasks.wordmath import WordMath, check_steps
 
+NOT_STEPS = ("Check", "####")
+"""Lines of a reference-format solution after its steps: the check and the answer."""
+
 
 def line_accuracy(texts: list[str]) -> tuple[int, int]:
     right = total = 0
@@ -47,7 +50,7 @@ def lines_by_step(texts: list[str]) -> Counter[tuple[int, int, bool]]:
     counts: Counter[tuple[int, int, bool]] = Counter()
     for t in texts:
         for step in check_steps(t):
-            if step.ok is None or step.index < 2 or step.text.startswith(("Check", "####")):
+            if step.ok is None or step.index < 2 or step.text.startswith(NOT_STEPS):
                 continue
             operands = [
                 int(n) for e in step.equations for n in re.findall(r"\d+", e.text.split("=")[0])
@@ -103,7 +106,7 @@ def first_slip(text: str, reference: str, ops: list[str]) -> tuple[str, str] | N
 def step_lines(text: str) -> int:
     """Lines between the intro (the second line) and the check: one per step written."""
     lines = [ln for ln in text.strip().splitlines() if ln.strip()][2:]
-    return sum(not ln.startswith(("Check", "####")) for ln in lines)
+    return sum(not ln.startswith(NOT_STEPS) for ln in lines)
 
 
 def main() -> None:
