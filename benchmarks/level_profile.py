@@ -6,7 +6,9 @@ right (by `check_steps`, over greedy and sampled solutions), and the share of pr
 at least two *distinct* right samples (what selection can keep beyond the greedy text).
 A second table says where wrong greedy solutions first leave the reference, by the
 operation of that step: an arithmetic slip, a wrong number carried or copied, or a wrong
-sentence restated.
+sentence restated. A third sorts the false lines by cause: a value no story holds (the
+place lost before the line) or a slip. A fourth (sampled levels) gives lines right by step
+number and operand size.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from seal.errors import SealError
 from seal.evaluate import evaluate
 from seal.generation.hf import HFSampler
 from seal.models import load_model
-from seal.tasks.wordmath import WordMath, check_steps
+from seal.tasks.wordmath import CAP, WordMath, check_steps
 
 NOT_STEPS = ("Check", "####")
 """Lines of a reference-format solution after its steps: the check and the answer."""
@@ -58,6 +60,54 @@ def lines_by_step(texts: list[str]) -> Counter[tuple[int, int, bool]]:
             if operands:
                 counts[step.index - 1, len(str(max(operands))), bool(step.ok)] += 1
     return counts
+
+
+CAUSES = ("no whole answer", "negative", f"over {CAP}", "slip", "check after a false step",
+          "check slip")  # fmt: skip
+"""Why a false line is false. A step line, by the true value of its first false equation: a
+value no wordmath story ever holds (a division or percentage that does not come out whole,
+a value below 0 or above the ladder's cap), so its operand was already wrong (the place was
+lost earlier); or a slip, a whole value in the story's range written wrong. The check line
+(the last step undone): false after a false step line (it checks a wrong value) or a slip."""
+SLIPS = ("slip", "check slip")
+
+
+def false_line_causes(texts: list[str]) -> Counter[str]:
+    """Lines with arithmetic (``"lines"``, the check line included, as `line_accuracy`
+    counts them) and the false ones by ``CAUSES``."""
+    counts: Counter[str] = Counter()
+    for t in texts:
+        stepped_wrong = False
+        for step in check_steps(t):
+            if step.ok is None:
+                continue
+            counts["lines"] += 1
+            if step.ok:
+                continue
+            true = next(e for e in step.equations if not e.ok).actual
+            if step.text.startswith("Check"):
+                cause = CAUSES[4] if stepped_wrong else CAUSES[5]
+            elif true is None or true.denominator != 1:
+                cause = CAUSES[0]  # no value at all (x / 0) counts here too
+            elif true < 0:
+                cause = CAUSES[1]
+            elif true > CAP:
+                cause = CAUSES[2]
+            else:
+                cause = CAUSES[3]
+            counts[cause] += 1
+            stepped_wrong = True
+    return counts
+
+
+def cause_row(level: int, counts: Counter[str]) -> list[object]:
+    """A level's false lines by cause, and the lines right when only slips count as false."""
+    lines = counts["lines"]
+    false = sum(counts[c] for c in CAUSES)
+    slips = sum(counts[c] for c in SLIPS)
+    pct = (lambda n: f"{100 * n / lines:.2f}") if lines else (lambda n: "-")  # noqa: E731
+    return [level, lines, false, *(counts[c] for c in CAUSES), pct(lines - false),
+            pct(lines - slips)]  # fmt: skip
 
 
 def step_table(counts: Counter[tuple[int, int, bool]], most: int = 8) -> tuple[list, list]:
@@ -141,6 +191,7 @@ def main() -> None:
     short: Counter[int] = Counter()
     steps_of: Counter[str] = Counter()
     by_step: Counter[tuple[int, int, bool]] = Counter()
+    cause_rows = []
     for lv in levels:  # one level at a time: a row is printed as soon as it is measured
         task = WordMath(levels=[lv])
         problems = task.problems("test", args.problems)
@@ -160,6 +211,7 @@ def main() -> None:
                     slips[slip] += 1
         texts = [r.greedy.text for r in results] + [s.text for r in results for s in r.samples]
         right, total = line_accuracy(texts)
+        cause_rows.append(cause_row(lv, false_line_causes(texts)))
         if lv in sampled and k > 1:
             by_step.update(lines_by_step(texts))
         distinct = sum(
@@ -225,10 +277,23 @@ def main() -> None:
         " equation is false; wrong operand: a true equation on a number that is not the"
         " sentence's or the previous line's; wrong sentence: it restates another sentence."
     )
+    table += "\n\n" + markdown_table(
+        ["level", "lines with arithmetic", "false", *(f"false: {c}" for c in CAUSES),
+         "lines right %", "lines right % (only slips false)"],
+        cause_rows,
+    )  # fmt: skip
+    notes += (
+        " Third table: every false line (greedy and sampled solutions). A step line by the"
+        " true value of its first false equation: one no story holds (not whole: a division"
+        f" or percentage of a number it does not divide; below 0; above {CAP}), so the line"
+        " works on a number the story never had, or a slip (a whole value in range, written"
+        " wrong). The check line (the last step undone): after a false step line, or a slip."
+        " The last column counts only the slips as false."
+    )
     if by_step:
         table += "\n\n" + markdown_table(*step_table(by_step))
         notes += (
-            " Third table: the step lines of the sampled levels (greedy and sampled"
+            " Fourth table: the step lines of the sampled levels (greedy and sampled"
             " solutions), right % by how far into the solution the line is (step 1: the"
             " first sentence's line) and by the digits of its largest operand: a fall down"
             " a column is depth alone, at the same size of numbers."

@@ -12,7 +12,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from benchmarks.level_profile import first_slip, lines_by_step, step_lines, step_table
+from benchmarks.level_profile import (
+    CAUSES,
+    cause_row,
+    false_line_causes,
+    first_slip,
+    lines_by_step,
+    step_lines,
+    step_table,
+)
 
 from seal.tasks.wordmath import generate
 
@@ -297,6 +305,35 @@ def test_level_profile_counts_step_lines_by_depth_and_number_size() -> None:
     assert headers[0] == "step" and rows[1][0] == 2
     two = headers.index("2-digit operands: right % (lines)")
     assert rows[1][two] == "50.0 (2)"
+
+
+def test_level_profile_sorts_false_lines_by_a_value_no_story_holds_or_a_slip() -> None:
+    rng = random.Random(0)
+    references = [generate(lv, rng).solution for lv in range(1, 9) for _ in range(60)]
+    clean = false_line_causes(references)
+    assert clean["lines"] > 1000 and sum(clean[c] for c in CAUSES) == 0  # no story breaks them
+    p = generate(3, random.Random(5))  # Dan 43; Ruth = 43 - 13 = 30; Amy = 30 * 4 = 120; ...
+    lines = p.solution.splitlines()
+
+    def edit(old: str, new: str) -> str:
+        return "\n".join([*lines[:3], lines[3].replace(old, new), *lines[4:]])
+
+    edits = [("= 120", "= 121"), ("30 * 4", "30 / 4"), ("30 * 4", "50 * 4"), ("30 * 4", "30 - 40")]
+    counts = false_line_causes([edit(*e) for e in edits])
+    no_whole, negative, over, slip, check_after, check_slip = CAUSES
+    assert (counts[slip], counts[no_whole], counts[over], counts[negative]) == (1, 1, 1, 1)
+    assert counts[check_after] == counts[check_slip] == 0  # the checks undo the last step
+    bad_check = "\n".join([*lines[:-2], "Check: 127 - 7 = 121.", lines[-1]])
+    both = "\n".join([*lines[:3], lines[3].replace("= 120", "= 121"), *lines[4:-2],
+                      "Check: 127 - 7 = 121.", lines[-1]])  # fmt: skip
+    more = false_line_causes([bad_check, both])
+    assert (more[check_slip], more[check_after], more[slip]) == (1, 1, 1)
+    counts.update(more)
+    row = cause_row(3, counts)
+    lines_n = counts["lines"]
+    assert row[:3] == [3, lines_n, 7]
+    assert row[-2] == f"{100 * (lines_n - 7) / lines_n:.2f}"  # every false line counts
+    assert row[-1] == f"{100 * (lines_n - 3) / lines_n:.2f}"  # only the slips count
 
 
 def test_gpu_sweep_refuses_a_malformed_setting_before_starting_anything(tmp_path) -> None:
