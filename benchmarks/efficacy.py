@@ -231,7 +231,8 @@ def adopt(run: Path, keep: Path) -> None:
     summary["peak_gb"] = (summary.get("peak_rss_mb") or 0) / 1024 or None
     summary["shared"] = True
     summary["machine"] = machine()
-    summary["command"] = f"`seal run --resume {run}` (adopted by `{this_command()}`)"
+    # plain text: the report puts the command in backticks
+    summary["command"] = f"seal run in {run}, adopted by {this_command()}"
     with keep.open("a") as out:
         out.write(json.dumps(summary) + "\n")
     print(f"{summary['variant']} seed {summary['seed']} -> {keep}")

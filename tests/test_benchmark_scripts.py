@@ -243,6 +243,8 @@ def test_efficacy_adopts_a_run_finished_by_resume(tmp_path: Path) -> None:
            "--no-append"]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and "| none (1 seed) | 80.0 → 80.0 | 20.0 → 40.0 |" in out.stdout
+    command = next(ln for ln in out.stdout.splitlines() if ln.startswith("- command:"))
+    assert f"seal run in {run}" in command and command.count("`") == 2  # one code span
 
 
 def test_pooled_share_needs_per_problem_outcomes_and_an_oracle_gain() -> None:
