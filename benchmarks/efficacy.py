@@ -14,7 +14,9 @@ base (exact McNemar p), wall time and peak memory (the child's max RSS from wait
 
 `--parallel N` runs N seeds at once (a GPU runs several tiny-model processes side by side;
 each one's wall time then includes the sharing). `--keep FILE` appends each finished run's
-summary to a JSON-lines file as it finishes (a machine given back keeps what finished);
+summary to a JSON-lines file as it finishes (a machine given back keeps what finished;
+~190 KB a run: each round's per-problem validation is left out, the base and final test
+kept);
 `--from FILE` tabulates such a file without running anything. `--adopt RUN_DIR --keep FILE`
 appends a run finished outside this script (a killed run continued by `seal run --resume`):
 its variant and seed read from its config, its wall time left out (it spans the pause).
@@ -166,6 +168,23 @@ def _wall(runs: list[dict]) -> str:
     return cell + (" (after shared bootstrap)" if all(s["shared"] for s in runs) else "")
 
 
+def kept_row(summary: dict) -> dict:
+    """A run's summary as `--keep` stores it: the per-problem outcomes of every round's
+    validation dropped (the tables use the base and final test only), so a row is ~190 KB
+    instead of ~700 KB and kept files can live beside the code."""
+    row = dict(summary)
+    row["iterations"] = [
+        {**it, "validation": {k: v for k, v in it["validation"].items() if k != "problems"}}
+        if isinstance(it.get("validation"), dict) else it
+        for it in summary.get("iterations") or []
+    ]  # fmt: skip
+    if isinstance(row.get("base_validation"), dict):
+        row["base_validation"] = {
+            k: v for k, v in row["base_validation"].items() if k != "problems"
+        }
+    return row
+
+
 def run_seed(
     seed: int, names: list[str], args: argparse.Namespace, root: Path, lock: threading.Lock
 ) -> list[dict]:
@@ -186,7 +205,7 @@ def run_seed(
                   flush=True)  # fmt: skip
             if args.keep:
                 with args.keep.open("a") as out:
-                    out.write(json.dumps(summary) + "\n")
+                    out.write(json.dumps(kept_row(summary)) + "\n")
     return done
 
 
@@ -234,7 +253,7 @@ def adopt(run: Path, keep: Path) -> None:
     # plain text: the report puts the command in backticks
     summary["command"] = f"seal run in {run}, adopted by {this_command()}"
     with keep.open("a") as out:
-        out.write(json.dumps(summary) + "\n")
+        out.write(json.dumps(kept_row(summary)) + "\n")
     print(f"{summary['variant']} seed {summary['seed']} -> {keep}")
 
 

@@ -247,6 +247,23 @@ def test_efficacy_adopts_a_run_finished_by_resume(tmp_path: Path) -> None:
     assert f"seal run in {run}" in command and command.count("`") == 2  # one code span
 
 
+def test_efficacy_keeps_a_run_without_each_rounds_per_problem_validation() -> None:
+    from benchmarks.efficacy import kept_row
+
+    rows = [{"id": f"p{i}", "level": 1, "correct": i % 2} for i in range(50)]
+    val = {"metrics": {"accuracy": 0.5}, "problems": rows}
+    rounds = [{"accepted": True, "validation": val}, {"accepted": False}]
+    summary = {"base": {"problems": rows}, "final": {"problems": rows}, "base_validation": val,
+               "iterations": rounds}  # fmt: skip
+    kept = kept_row(summary)
+    assert kept["base"]["problems"] == kept["final"]["problems"] == rows  # the tables need them
+    assert "problems" not in kept["base_validation"]
+    assert kept["iterations"][0] == {"accepted": True, "validation": {"metrics": val["metrics"]}}
+    assert kept["iterations"][1] == {"accepted": False}
+    assert summary["iterations"][0]["validation"]["problems"] == rows  # the input is untouched
+    assert len(json.dumps(kept)) < len(json.dumps(summary)) / 1.5
+
+
 def test_pooled_share_needs_per_problem_outcomes_and_an_oracle_gain() -> None:
     from benchmarks.efficacy import _count, pooled_share
 
