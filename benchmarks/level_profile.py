@@ -34,16 +34,6 @@ NOT_STEPS = ("Check", "####")
 """Lines of a reference-format solution after its steps: the check and the answer."""
 
 
-def line_accuracy(texts: list[str]) -> tuple[int, int]:
-    right = total = 0
-    for t in texts:
-        for step in check_steps(t):
-            if step.ok is not None:
-                total += 1
-                right += bool(step.ok)
-    return right, total
-
-
 def lines_by_step(texts: list[str]) -> Counter[tuple[int, int, bool]]:
     """Step lines with arithmetic, counted by ``(step number, digits of the line's largest
     operand, right)``: step 1 is the first sentence's line (after the intro and the start
@@ -62,19 +52,21 @@ def lines_by_step(texts: list[str]) -> Counter[tuple[int, int, bool]]:
     return counts
 
 
-CAUSES = ("no whole answer", "negative", f"over {CAP}", "slip", "check after a false step",
-          "check slip")  # fmt: skip
+NO_WHOLE, NEGATIVE, OVER, SLIP = "no whole answer", "negative", f"over {CAP}", "slip"
+CHECK_AFTER, CHECK_SLIP = "check after a false step", "check slip"
+CAUSES = (NO_WHOLE, NEGATIVE, OVER, SLIP, CHECK_AFTER, CHECK_SLIP)
 """Why a false line is false. A step line, by the true value of its first false equation: a
 value no wordmath story ever holds (a division or percentage that does not come out whole,
 a value below 0 or above the ladder's cap), so its operand was already wrong (the place was
 lost earlier); or a slip, a whole value in the story's range written wrong. The check line
 (the last step undone): false after a false step line (it checks a wrong value) or a slip."""
-SLIPS = ("slip", "check slip")
+SLIPS = (SLIP, CHECK_SLIP)
 
 
 def false_line_causes(texts: list[str]) -> Counter[str]:
-    """Lines with arithmetic (``"lines"``, the check line included, as `line_accuracy`
-    counts them) and the false ones by ``CAUSES``."""
+    """Lines with arithmetic (``"lines"``, the check line included) and the false ones by
+    ``CAUSES``: every false line has exactly one, so the lines right are ``lines`` less
+    their sum."""
     counts: Counter[str] = Counter()
     for t in texts:
         stepped_wrong = False
@@ -86,15 +78,15 @@ def false_line_causes(texts: list[str]) -> Counter[str]:
                 continue
             true = next(e for e in step.equations if not e.ok).actual
             if step.text.startswith("Check"):
-                cause = CAUSES[4] if stepped_wrong else CAUSES[5]
+                cause = CHECK_AFTER if stepped_wrong else CHECK_SLIP
             elif true is None or true.denominator != 1:
-                cause = CAUSES[0]  # no value at all (x / 0) counts here too
+                cause = NO_WHOLE  # no value at all (x / 0) counts here too
             elif true < 0:
-                cause = CAUSES[1]
+                cause = NEGATIVE
             elif true > CAP:
-                cause = CAUSES[2]
+                cause = OVER
             else:
-                cause = CAUSES[3]
+                cause = SLIP
             counts[cause] += 1
             stepped_wrong = True
     return counts
@@ -210,8 +202,10 @@ def main() -> None:
                 if slip:
                     slips[slip] += 1
         texts = [r.greedy.text for r in results] + [s.text for r in results for s in r.samples]
-        right, total = line_accuracy(texts)
-        cause_rows.append(cause_row(lv, false_line_causes(texts)))
+        causes = false_line_causes(texts)  # one pass over the lines for both tables
+        total = causes["lines"]
+        right = total - sum(causes[c] for c in CAUSES)
+        cause_rows.append(cause_row(lv, causes))
         if lv in sampled and k > 1:
             by_step.update(lines_by_step(texts))
         distinct = sum(
