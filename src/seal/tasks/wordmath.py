@@ -589,6 +589,7 @@ class WordMath:
             shown = bad if len(bad) <= 5 else f"{bad[:3]} and {len(bad) - 3} more"
             raise SealError(f"unknown wordmath level(s) {shown}; levels are 1-{MAX_LEVEL}")
         self.seed = seed
+        self._prefixes: dict[int, str] = {}
 
     def problems(self, split: str, limit: int | None = None) -> list[Problem]:
         """``limit`` problems per level (default 100), levels interleaved in order."""
@@ -602,12 +603,18 @@ class WordMath:
         return out
 
     def prompt(self, problem: Problem, shots: int = 0) -> str:
-        parts = []
-        if shots:
-            for ex in self.problems("train", limit=max(1, shots))[:shots]:
-                parts.append(format_prompt(ex.question) + " " + (ex.solution or "") + "\n\n")
-        parts.append(format_prompt(problem.question))
-        return "".join(parts)
+        return self._shots_prefix(shots) + format_prompt(problem.question)
+
+    def _shots_prefix(self, shots: int) -> str:
+        """``shots`` solved train problems of the lowest level, made once per count (not per
+        prompt: a few-shot evaluation of 1,400 problems would otherwise generate ~40,000)."""
+        cache = self._prefixes
+        if shots not in cache:
+            examples = self.problems("train", limit=shots)[:shots] if shots > 0 else []
+            cache[shots] = "".join(
+                format_prompt(ex.question) + " " + (ex.solution or "") + "\n\n" for ex in examples
+            )
+        return cache[shots]
 
     @property
     def stop(self) -> list[str]:
