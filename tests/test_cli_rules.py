@@ -310,3 +310,43 @@ def test_short_help_and_version(seal_cli) -> None:
         assert code == 0 and out.startswith("Usage: ") and "Options" in out, err
     code, out, _ = seal_cli("--version")
     assert code == 0 and out.strip() == f"seal-lm {__version__}"
+
+
+@pytest.mark.parametrize("out", [".", "", ".."])
+@pytest.mark.parametrize("command", [["pretrain-tiny", "--out"], ["critic", "train", "--output"]])
+def test_force_never_replaces_the_working_directory(
+    command: list[str], out: str, tmp_path: Path, monkeypatch, seal_cli, one_line_error
+) -> None:
+    """`--force` on `.` (an empty argument too) or a parent of it would delete the user's
+    files: refused before any work, whatever --force says."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "precious.txt").write_text("keep me")
+    monkeypatch.chdir(work)
+    code, _, err = seal_cli(*command, out, "--force")
+    one_line_error(code, err, "is the current directory or holds it", "give a new directory")
+    assert (work / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_an_unwritable_output_is_refused_before_the_work(seal_cli, one_line_error) -> None:
+    """/proc takes no new files, not even from root: said before a model is loaded."""
+    code, _, err = seal_cli("eval", "--output", "/proc/seal-out.json", "--limit", "1")
+    one_line_error(code, err, "cannot write in /proc", "give a path you can write")
+
+
+def test_search_on_a_multiple_choice_task_is_one_line(
+    tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    """mmlu is scored by log-likelihood: no answer to search, said before the model loads."""
+    rows = tmp_path / "mmlu.jsonl"
+    rows.write_text(
+        json.dumps(
+            {"question": "2+2?", "choices": ["1", "2", "3", "4"], "answer": 3, "subject": "math"}
+        )
+        + "\n"
+    )
+    code, _, err = seal_cli("eval", "--task", "mmlu", "--data", str(rows), "--search", "greedy")
+    one_line_error(code, err, "--search greedy", "mmlu is multiple choice")
+    code, _, err = seal_cli("solve", "2+2?", "--task", "mmlu", "--search", "greedy")
+    one_line_error(code, err, "--search greedy", "mmlu is multiple choice")

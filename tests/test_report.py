@@ -218,3 +218,20 @@ def test_plots_of_iterations_without_guards_warn_nothing() -> None:
     plots = _plots(data)
     assert set(plots) == {"accuracy", "guards"}
     assert all(png.startswith(b"\x89PNG") for png in plots.values())
+
+
+def test_a_tracker_that_cannot_start_is_one_line(tmp_path, monkeypatch) -> None:
+    """A backend's own error (wandb without an API key) is a SealError naming the fix, so
+    `seal run` cleans up its new run directory and prints one line."""
+    import sys
+    import types
+
+    from seal.errors import SealError
+
+    def init(**kwargs):
+        raise RuntimeError("No API key configured. Use `wandb login` to log in.\nmore")
+
+    monkeypatch.setitem(sys.modules, "wandb", types.SimpleNamespace(init=init))
+    monkeypatch.setattr("seal.tracking.check", lambda names: None)
+    with pytest.raises(SealError, match=r"--report-to wandb could not start: No API key.*login"):
+        Tracker(["wandb"], tmp_path, {})

@@ -292,7 +292,7 @@ def eval_cmd(
     _new_run_path(cfg, name)
     from seal.critic.service import load_with_adapters
     from seal.eval_job import build_task, select_problems
-    from seal.search import require_critic, unused_critic
+    from seal.search import require_critic, require_generated, unused_critic
     from seal.validate import check_policy_dir, critic_meta
 
     if search is not None:
@@ -304,7 +304,10 @@ def eval_cmd(
         check_policy_dir(policy)
     _check_model(cfg)
     for n in names:  # unknown names, splits, bad data files, no hub: before the model loads
-        select_problems(n, build_task(n, cfg, data, fewshot_data), cfg, data)
+        task_obj = build_task(n, cfg, data, fewshot_data)
+        if search is not None:
+            require_generated(search, task_obj)
+        select_problems(n, task_obj, cfg, data)
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
     loaded = LoadedModel(model_obj, tokenizer, cfg.model.name, next(model_obj.parameters()).device)
     had_root = Path(cfg.runs_dir).exists()
@@ -415,6 +418,7 @@ def solve_cmd(
         SearchSettings,
         render_tree,
         require_critic,
+        require_generated,
         unused_critic,
     )
     from seal.tasks import get_task
@@ -439,6 +443,7 @@ def solve_cmd(
     require_critic(cfg.search.method, critic)
     unused_critic(cfg.search.method, critic)
     task_obj = get_task(task)
+    require_generated(cfg.search.method, task_obj)
     _check_model(cfg)
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
     sampler = HFSampler(model_obj, tokenizer, batch_size=cfg.sampling.batch_size)

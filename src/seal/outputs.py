@@ -5,6 +5,8 @@ the other way round). Checked before any work starts, so a refusal costs nothing
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,10 +20,22 @@ def _same_or_inside(a: Path, b: Path) -> bool:
 
 
 def _check_parents(path: Path, option: str) -> None:
+    """The nearest existing parent is a directory a file can be made in (tried, not inferred
+    from permission bits: root may not write /proc or a read-only mount either), so an
+    unwritable output is refused before the work, not after it."""
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise SealError(f"{option} {path}: {parent} is a file, not a directory")
+            try:
+                fd, probe = tempfile.mkstemp(prefix=".seal-probe-", dir=parent)
+            except OSError as e:
+                raise SealError(
+                    f"{option} {path}: cannot write in {parent} ({e.strerror}); "
+                    "give a path you can write"
+                ) from None
+            os.close(fd)
+            os.unlink(probe)
             return
 
 
@@ -58,8 +72,13 @@ def check_output_file(
 def check_output_dir(
     path: Path, force: bool, option: str = "--output", inputs: Iterable[Path | None] = ()
 ) -> None:
-    """``path`` may be made (or, with ``force``, replaced) as a directory."""
+    """``path`` may be made (or, with ``force``, replaced) as a directory. Never the working
+    directory or one holding it: replacing that would delete the user's files."""
     path = Path(path)
+    if _same_or_inside(Path.cwd(), path):
+        raise SealError(
+            f"{option} {path} is the current directory or holds it; give a new directory"
+        )
     for inp in inputs:
         if inp is not None and Path(inp).exists() and _same_or_inside(Path(inp), path):
             raise SealError(f"{option} {path} holds the input {inp}; write the result elsewhere")

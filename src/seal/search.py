@@ -104,6 +104,17 @@ def require_critic(method: str, critic_dir: object) -> None:
         raise SealError(f"--search {method} needs --critic DIR (from seal critic train)")
 
 
+def require_generated(method: str, task: object) -> None:
+    """One line, before any model loads, when a search is asked of a task whose answers are
+    not generated (multiple choice, scored by log-likelihood: there is nothing to search)."""
+    if getattr(task, "kind", "generate") != "generate":
+        name = getattr(task, "name", "this task")
+        raise SealError(
+            f"--search {method} searches generated answers; {name} is multiple choice, "
+            "scored by log-likelihood (evaluate it without --search)"
+        )
+
+
 def unused_critic(method: str | None, critic_dir: object) -> None:
     """One line when ``--critic`` is given to a search that does not use it (``None``: no
     search at all), instead of loading it for nothing and leaving the user to believe it

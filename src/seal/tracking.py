@@ -56,22 +56,34 @@ class Tracker:
         self.failed: set[str] = set()
         # launched distributed, rank 0 alone reports (the others hold the same numbers)
         for name in names if distributed.is_main() else []:
-            if name == "tensorboard":
-                from torch.utils.tensorboard import SummaryWriter
+            try:
+                self._start(name, run_dir, config)
+            except Exception as e:  # a backend's own error (no API key, no server): one line
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                how = " (`wandb login` or WANDB_API_KEY)" if name == "wandb" else ""
+                raise SealError(
+                    f"--report-to {name} could not start: {first}; set {name} up{how} or "
+                    "leave it out"
+                ) from None
 
-                self.backends[name] = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"))
-            elif name == "wandb":
-                import wandb
+    def _start(self, name: str, run_dir: Path, config: dict[str, Any]) -> None:
+        """Open backend ``name`` (its import and login errors are the caller's to phrase)."""
+        if name == "tensorboard":
+            from torch.utils.tensorboard import SummaryWriter
 
-                self.backends[name] = wandb.init(
-                    project="seal-lm", name=Path(run_dir).name, config=config, reinit=True
-                )
-            elif name == "mlflow":
-                import mlflow
+            self.backends[name] = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"))
+        elif name == "wandb":
+            import wandb
 
-                mlflow.start_run(run_name=Path(run_dir).name)
-                mlflow.log_params(leaves(config))
-                self.backends[name] = mlflow
+            self.backends[name] = wandb.init(
+                project="seal-lm", name=Path(run_dir).name, config=config, reinit=True
+            )
+        elif name == "mlflow":
+            import mlflow
+
+            mlflow.start_run(run_name=Path(run_dir).name)
+            mlflow.log_params(leaves(config))
+            self.backends[name] = mlflow
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
         flat = flatten(metrics)

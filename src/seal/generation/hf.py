@@ -222,7 +222,8 @@ class HFSampler:
             if budget < 1:
                 raise SealError(
                     f"a prompt of {len(ids)} tokens leaves no room to generate in the model's "
-                    f"context of {self.context} tokens; shorten the prompt or use fewer shots"
+                    f"context of {self.context} tokens; shorten the prompt, use fewer --shots or a "
+                    "model with a longer context (--model)"
                 )
             budgets.append(budget)
         # Work queue of (prompt, first slot, count), shortest prompts first.

@@ -70,7 +70,9 @@ def load_rows(
             + (f" ({config})" if config else "")
             + f" split {split!r} from the hub"
             + (f" (offline: {offline})" if offline else "")
-            + f": {first[:200]}; pass --data FILE instead"
+            + f": {first[:200]}; give the rows as a file instead (`seal eval` / `seal score`"
+            " --data FILE, JSONL or Parquet in the hub's schema) or fill the hub cache where"
+            " the hub is reachable"
         ) from None
     rows = [dict(r) for r in ds]
     for i, row in enumerate(rows, start=1):
