@@ -214,7 +214,8 @@ def test_broken_critic_and_truncated_model_are_one_line(
     [
         (["eval", "--levels", "1-99999999999999"], ("--levels", "at most")),  # not a MemoryError
         (["eval", "--levels", "1-900"], ("unknown wordmath level", "889 more", "1-8")),
-        (["eval", "--task", "humaneval", "--timeout", "inf"], ("eval.timeout", "86400")),
+        (["eval", "--task", "humaneval", "--timeout", "inf"], ("eval.timeout", "finite")),
+        (["eval", "--task", "humaneval", "--timeout", "1e9"], ("eval.timeout", "86400")),
         (["eval", "--set", "eval.levels=[]"], ("eval.levels", "at least 1")),
         (["run", "--set", "run.train_levels=[]"], ("run.train_levels", "at least 1")),
         (["pretrain-tiny", "--out", "PT", "--set", "pretrain.heads=3"], ("pretrain.heads",)),
@@ -350,3 +351,112 @@ def test_search_on_a_multiple_choice_task_is_one_line(
     one_line_error(code, err, "--search greedy", "mmlu is multiple choice")
     code, _, err = seal_cli("solve", "2+2?", "--task", "mmlu", "--search", "greedy")
     one_line_error(code, err, "--search greedy", "mmlu is multiple choice")
+
+
+def test_a_problems_file_in_parquet_and_its_bad_rows(tmp_path: Path, one_line_error) -> None:
+    """wordmath --data reads Parquet as the help says, and a row it cannot evaluate (a null
+    question, an id used twice, a level that is not an integer) is named, not evaluated."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from seal.problems import problems_from_file
+
+    rows = [{"question": f"q{i}", "answer": i, "level": 1, "id": f"p{i}"} for i in range(3)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "ok.parquet")
+    got = problems_from_file(tmp_path / "ok.parquet")
+    assert [(p.id, p.answer) for p in got] == [("p0", "0"), ("p1", "1"), ("p2", "2")]
+    bad = {
+        "null question": ({"question": None, "answer": 1}, "question must be"),
+        "empty answer": ({"question": "q", "answer": " "}, "answer must be"),
+        "true level": ({"question": "q", "answer": 1, "level": True}, "level must be"),
+        "same id": ({"question": "q9", "answer": 1, "id": "p1"}, "already used at"),
+        "list id": ({"question": "q9", "answer": 1, "id": [1]}, "id must be"),
+        "number solution": ({"question": "q", "answer": 1, "solution": 3}, "solution must"),
+    }
+    for what, (row, needle) in bad.items():
+        path = tmp_path / f"{what.replace(' ', '_')}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in [*rows, row]))
+        with pytest.raises(SealError, match=needle) as err:
+            problems_from_file(path)
+        assert f"{path}:4" in str(err.value), what
+
+
+def test_seal_run_names_the_tasks_it_can_train_on(
+    tmp_path: Path, seal_cli, monkeypatch, one_line_error
+) -> None:
+    """A benchmark with no train split, or with no written answers, is refused before any
+    model loads and leaves no run directory; so are data files given to wordmath."""
+    monkeypatch.chdir(tmp_path)
+    for task, needle in (
+        ("humaneval", "has only test"),
+        ("bbh", "has only test"),
+        ("mmlu", "multiple choice"),
+        ("commonsense_qa", "multiple choice"),
+    ):
+        code, _, err = seal_cli("run", "--task", task)
+        one_line_error(code, err, needle, "gsm8k_cot")
+    (tmp_path / "rows.jsonl").write_text('{"question": "q", "answer": "1"}\n')
+    code, _, err = seal_cli("run", "--data", "rows.jsonl")
+    one_line_error(code, err, "wordmath makes its own problems")
+    code, _, err = seal_cli("run", "--task", "gsm8k", "--data", "rows.jsonl", "--test-data",
+                            "rows.jsonl")  # fmt: skip
+    one_line_error(code, err, "rows.jsonl gives no", "give more rows")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl"]
+
+
+def test_runs_dir_and_model_are_checked_before_any_work(
+    tmp_path: Path, seal_cli, monkeypatch, one_line_error
+) -> None:
+    """An unwritable runs_dir or a hub model not in the cache (offline) is one line before
+    the model loads, and `seal run` names no run directory it then removes."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = seal_cli("eval", "--limit", "1", "--set", "runs_dir=/proc/runs")
+    one_line_error(code, err, "runs_dir /proc/runs")
+    (tmp_path / "taken").write_text("")
+    code, _, err = seal_cli("run", "--set", "runs_dir=taken")
+    one_line_error(code, err, "runs_dir taken is a file")
+    monkeypatch.setattr("seal.models.offline_reason", lambda: "no network in this test")
+    code, out, err = seal_cli("run", "--model", "someone/not-downloaded")
+    one_line_error(code, err, "someone/not-downloaded is not downloaded")
+    assert "run directory" not in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def test_runs_in_a_fresh_directory_and_quiet_after_the_command(
+    tmp_path: Path, seal_cli, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = seal_cli("runs")
+    assert code == 0 and "no runs yet" in out, err
+    from seal.cli import _hoisted
+
+    assert _hoisted(["eval", "-q", "--limit", "1"]) == ["-q", "eval", "--limit", "1"]
+    assert _hoisted(["solve", "--", "-q"]) == ["solve", "--", "-q"]
+    code, out, err = seal_cli("config", "show", "--quiet", "--set", "run.top_k=1")
+    assert code == 0 and "top_k: 1" in out, err
+
+
+@pytest.mark.slow
+def test_kill_ends_a_fresh_run_as_ctrl_c_does(tmp_path: Path) -> None:
+    """SIGTERM (plain `kill`) runs the same cleanup as Ctrl-C: a run with no stage done
+    leaves no directory to trip over, and the exit code says it was interrupted."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seal.cli", "-q", "run", "--name", "k", "--device", "cpu"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # printed once the model has loaded
+    assert first.startswith("run directory:"), first + proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert not (tmp_path / "runs").exists()

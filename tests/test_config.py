@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,26 @@ def test_auto_dtype_keeps_a_float32_checkpoint_float32_on_a_gpu(tmp_path) -> Non
 def test_runs_dir_expands_home(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert load_config(None, {"runs_dir": "~/runs"}).runs_dir == tmp_path / "runs"
+
+
+def test_what_no_config_can_mean_is_one_plain_line(tmp_path: Path) -> None:
+    """A section given one value, an empty value, nan or inf, a key written twice: each a
+    line that says what to write instead, not pydantic's wording or a silent last-wins."""
+    cases = {
+        "run=3": "is a section, not a value; set its keys: run.KEY=VALUE",
+        "runs_dir=": "'runs_dir' needs a value",
+        "run.iterations=": "'run.iterations' needs a value",
+        "sampling.temperature=nan": "finite number",
+        "sampling.temperature=.inf": "finite number",
+    }
+    for pair, needle in cases.items():
+        with pytest.raises(SealError, match=re.escape(needle)):
+            load_config(None, parse_set([pair]))
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("run:\n  iterations: 2\nsampling:\n  seed: 1\nrun:\n  top_k: 1\n")
+    with pytest.raises(SealError, match=r"key 'run' appears twice.*line 5"):
+        load_config(twice)
+    inner = tmp_path / "inner.yaml"
+    inner.write_text("run:\n  top_k: 1\n  top_k: 2\n")
+    with pytest.raises(SealError, match="key 'top_k' appears twice"):
+        load_config(inner)

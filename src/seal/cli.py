@@ -12,6 +12,7 @@ import contextlib
 import errno
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import warnings
@@ -58,6 +59,13 @@ SetOpt = Annotated[
 
 
 ForceOpt = Annotated[bool, typer.Option(help="Replace an existing output.")]
+TrainDataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="A benchmark's train rows from this JSONL/Parquet file (the hub's schema); the "
+        "critic pool and validation are carved from them."
+    ),
+]
 
 
 def _levels(text: str | None) -> list[int] | None:
@@ -95,16 +103,19 @@ def _inputs_exist(paths: dict[str, Path | None]) -> None:
 
 def _check_model(cfg: SealConfig) -> None:
     """The model name and device, checked before anything loads (both are cheap)."""
-    from seal.models import resolve_device, resolve_model_path
+    from seal.models import hub_kwargs, resolve_device, resolve_model_path
 
-    resolve_model_path(cfg.model.name)
+    hub_kwargs(cfg.model.name, resolve_model_path(cfg.model.name))  # offline: in the cache?
     resolve_device(cfg.model.device)
 
 
 def _new_run_path(cfg: SealConfig, name: str | None) -> None:
-    """``--name`` is a plain name not taken yet (checked again when the run is made)."""
+    """``runs_dir`` can be written and ``--name`` is a plain name not taken yet (checked
+    again when the run is made)."""
+    from seal.outputs import check_writable_dir
     from seal.store import check_run_name
 
+    check_writable_dir(Path(cfg.runs_dir), "runs_dir")
     if name is None:
         return
     path = Path(cfg.runs_dir) / check_run_name(name)
@@ -508,7 +519,16 @@ def score_cmd(
 @app.command("run")
 def run_cmd(
     model: ModelOpt = None,
-    task: Annotated[str | None, typer.Option(help="Task to improve on.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            help="Task to improve on: wordmath (default), gsm8k, gsm8k_cot, commonsense_qa_cot."
+        ),
+    ] = None,
+    data: TrainDataOpt = None,
+    test_data: Annotated[
+        Path | None, typer.Option(help="A benchmark's test rows from this file.")
+    ] = None,
     preset: Annotated[str, typer.Option(help="tiny-cpu (default) or paper.")] = "tiny-cpu",
     iterations: Annotated[int | None, typer.Option()] = None,
     samples: Annotated[int | None, typer.Option(help="N: candidates per prompt.")] = None,
@@ -539,6 +559,7 @@ def run_cmd(
     """The self-improvement loop: critic bootstrap, N iterations, final evaluation."""
     from seal.improve.loop import Loop
     from seal.improve.settings import check_settings
+    from seal.improve.splits import check_run_task
     from seal.report_table import seed_table
     from seal.store import RunDir
     from seal.validate import check_run_dir
@@ -547,6 +568,8 @@ def run_cmd(
         "model.name": model,
         "model.device": device,
         "run.task": task,
+        "run.data": None if data is None else data.resolve(),
+        "run.test_data": None if test_data is None else test_data.resolve(),
         "run.iterations": iterations,
         "run.samples": samples,
         "run.top_k": top_k,
@@ -575,7 +598,7 @@ def run_cmd(
         cfg = _config(config, set_, flags, preset)
         fresh = True
     check_settings(cfg)
-    _task_for_run(cfg)
+    check_run_task(cfg)
     _check_model(cfg)
     if not fresh and cfg is not stored:  # only now, when nothing can fail before the loop
         kept = run.reopen(dump_config(cfg))
@@ -587,11 +610,12 @@ def run_cmd(
         distributed.on_main(lambda: _new_run_path(cfg, name))
         run = RunDir.create(cfg.runs_dir, name, "run", dump_config(cfg))
     main_rank = distributed.is_main()
-    if main_rank:
-        out.print(f"run directory: {run.path}")
     try:
-        summary = Loop(cfg, run).execute()
-    except (SealError, OSError):  # a fresh run that never finished a stage leaves no husk
+        loop = Loop(cfg, run)  # loads the model: a bad one fails before the run is named
+        if main_rank:
+            out.print(f"run directory: {run.path}")
+        summary = loop.execute()
+    except (SealError, OSError, KeyboardInterrupt):  # a fresh run with no stage done: no husk
         if fresh:
             distributed.on_main(lambda: _remove_if_unstarted(run, had_root))
         raise
@@ -625,17 +649,6 @@ def _write_report(path: Path) -> None:
         out.print(f"report: {write_report(path)}")
     except SealError as err:
         out.print(f"no report: {err}")
-
-
-def _task_for_run(cfg: SealConfig) -> None:
-    """The run's task and levels exist (the loop builds the same, after the model loads)."""
-    from seal.tasks import get_task
-
-    if cfg.run.task == "wordmath":
-        get_task("wordmath", levels=cfg.eval.levels)
-        get_task("wordmath", levels=cfg.run.train_levels)
-    else:
-        get_task(cfg.run.task)
 
 
 EXTENDABLE = ("run.iterations", "run.patience")
@@ -710,8 +723,11 @@ def runs_cmd(
 
     from seal.report import run_status
 
+    if not root.exists():
+        out.print(f"no runs yet: {root} does not exist (`seal run` makes it)")
+        return
     if not root.is_dir():
-        raise SealError(f"{root} is not a directory of runs")
+        raise SealError(f"{root} is a file, not a directory of runs")
     runs = sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())
     if not runs:
         out.print(f"no runs in {root}")
@@ -767,7 +783,14 @@ def pretrain_tiny(
 def critic_train(
     output: Annotated[Path, typer.Option(help="Directory for the critic adapter and metrics.")],
     model: ModelOpt = None,
-    task: Annotated[str | None, typer.Option(help="Task whose pool problems are judged.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            help="Task whose pool problems are judged: wordmath, gsm8k, gsm8k_cot, "
+            "commonsense_qa_cot (a benchmark's pool: 5% of its train rows)."
+        ),
+    ] = None,
+    data: TrainDataOpt = None,
     labels: Annotated[int | None, typer.Option(help="Bootstrap labels (balanced).")] = None,
     labels_file: Annotated[
         Path | None,
@@ -805,19 +828,20 @@ def critic_train(
             "critic.seed": seed,
         },
     )
-    check_output_dir(output, force, inputs=[labels_file, config])
-    _inputs_exist({"--labels-file": labels_file})
+    check_output_dir(output, force, inputs=[labels_file, config, data])
+    _inputs_exist({"--labels-file": labels_file, "--data": data})
     if labels_file is not None:  # all of it before the model loads and the pool is sampled
         from seal.critic.data import read_labels
         from seal.critic.pipeline import check_labelled
 
         fix = f"add rows to {labels_file} or lower --labels"
         check_labelled(read_labels(labels_file), cfg.critic.labels, fix)
-    from seal.critic.service import _task
+    from seal.critic.service import critic_task
+    from seal.tasks.carved import check_splits
 
-    _task(cfg)
+    check_splits(critic_task(cfg, data), ("pool",), data)  # the rows, before the model
     _check_model(cfg)
-    metrics = train_and_save(cfg, output, labels_file)
+    metrics = train_and_save(cfg, output, labels_file, data)
     out.print(f"critic: {_critic_summary(metrics)} -> {output}")
 
 
@@ -872,6 +896,21 @@ def _error(console: Console, message: str) -> None:
     console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+GLOBAL_FLAGS = ("-q", "--quiet")
+
+
+def _hoisted(args: list[str]) -> list[str]:
+    """``seal eval -q ...`` as ``seal -q eval ...``: the global flags work after the command
+    too (up to a ``--``)."""
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    return flags + [a for a in args[:end] if a not in GLOBAL_FLAGS] + args[end:]
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2; usage errors are
     click's usage line, the "try --help" line and the error (exit 2)."""
@@ -879,8 +918,11 @@ def main() -> None:
     # a deprecation inside transformers' own gradient-checkpointing check, on every model
     # load; nothing a seal user can act on
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+    # `kill` (SIGTERM) ends a command as Ctrl-C does: its cleanup runs, nothing half-made stays
+    with contextlib.suppress(ValueError):  # only the main thread may set a handler
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
-        app(standalone_mode=False)
+        code = app(args=_hoisted(sys.argv[1:]), standalone_mode=False)
     except SealError as err:
         _error(err_console, str(err))
         sys.exit(2)
@@ -904,6 +946,11 @@ def main() -> None:
             err_console.print("interrupted; files already written are intact")
             sys.exit(130)
         raise
+    # typer turns Ctrl-C (and so SIGTERM) into the return value 130 outside standalone mode
+    if isinstance(code, int) and code:
+        if code == 130:
+            err_console.print("interrupted; files already written are intact")
+        sys.exit(code)
 
 
 if __name__ == "__main__":

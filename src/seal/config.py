@@ -49,7 +49,8 @@ def _has_bool(value: Any) -> bool:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # nan and inf are no setting: `sampling.temperature=.inf` would pass ``ge=0``
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -270,6 +271,15 @@ class RunConfig(_Section):
     """The self-improvement loop (``seal run``)."""
 
     task: str = "wordmath"
+    """wordmath (the embedded task, four splits of its own) or a benchmark with a train
+    split whose answers are written: gsm8k, gsm8k_cot, commonsense_qa_cot. A benchmark's
+    critic pool and validation are 5% each of its train rows (by question hash); its own
+    evaluation split is the final test (``seal.tasks.carved``)."""
+    data: Path | None = None
+    """A benchmark's train rows from this JSONL/Parquet file (the hub's schema) instead
+    of the hub (``seal run --data``)."""
+    test_data: Path | None = None
+    """A benchmark's test rows from this file instead of the hub (``--test-data``)."""
     iterations: int = Field(12, ge=1)
     """At most this many sample-select-train rounds (``patience`` stops earlier). On the
     embedded model the loop keeps climbing long after 5 rounds: as the policy solves more
@@ -476,6 +486,11 @@ def _format_error(err: ValidationError, root: type[BaseModel]) -> str:
         allowed = ", ".join(parent.model_fields) if parent is not None else "?"
         return f"unknown config key '{loc}'; allowed keys here: {allowed}"
     where = _field_path(e["loc"], root)
+    key = ".".join(map(str, where))
+    if e["type"] == "model_type":  # a whole section given one value: `--set run=3`
+        return f"config key '{key}' is a section, not a value; set its keys: {key}.KEY=VALUE"
+    if e.get("input", "") is None:  # `--set runs_dir=` reads as null
+        return f"config key '{key}' needs a value (got none)"
     # a union (e.g. a number or "auto") fails once per member: say every way it can be met
     msgs = [
         x["msg"].removeprefix("Value error, ")
@@ -487,7 +502,7 @@ def _format_error(err: ValidationError, root: type[BaseModel]) -> str:
         ", or " + (m.removeprefix(lead) if msgs[0].startswith(lead) else m) for m in msgs[1:]
     )
     got = e.get("input")
-    return f"config key '{'.'.join(map(str, where))}': {msg} (got {got!r})"
+    return f"config key '{key}': {msg} (got {got!r})"
 
 
 def _field_path(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[Any, ...]:
@@ -547,7 +562,7 @@ def load_config(
         path = Path(path)
         check_file(path, "config file")
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
         except PermissionError:
             raise SealError(f"config file {path} cannot be read (permission denied)") from None
         except (yaml.YAMLError, UnicodeDecodeError) as err:
@@ -559,6 +574,23 @@ def load_config(
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
     return parse_config(data)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` that refuses a key given twice in one mapping (plain YAML keeps
+    the last one silently: a config whose ``run:`` section appears twice would run with half
+    of what its author wrote)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one section", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _yaml_problem(err: Exception) -> str:

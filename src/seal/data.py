@@ -41,7 +41,9 @@ def iter_jsonl(path: Path, required: tuple[str, ...] = ()) -> Iterator[tuple[int
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
-                raise SealError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
+                raise SealError(
+                    f"{path}:{lineno}: not valid JSON ({err.msg} column {err.colno})"
+                ) from None
             if not isinstance(row, dict):
                 raise SealError(
                     f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}"

@@ -62,7 +62,7 @@ def resolve_model_path(name: str) -> str:
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
-def _hub_kwargs(name: str, path: str) -> dict[str, bool]:
+def hub_kwargs(name: str, path: str) -> dict[str, bool]:
     """``local_files_only`` for a hub id when the hub is unreachable (cache only, fast)."""
     if path != name or Path(path).exists():  # 'tiny' or a local directory
         return {}
@@ -162,7 +162,7 @@ def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
             "tokenizer_config.json); save it beside the weights with tokenizer.save_pretrained(DIR)"
         )
     try:
-        tok = AutoTokenizer.from_pretrained(path, **_hub_kwargs(name, path))
+        tok = AutoTokenizer.from_pretrained(path, **hub_kwargs(name, path))
     except Exception as err:  # noqa: BLE001 - any loader failure is a bad model
         raise SealError(f"cannot load tokenizer for model {name}: {_first_line(err)}") from None
     if tok.pad_token_id is None:
@@ -179,7 +179,7 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     tokenizer = load_tokenizer(cfg.name)
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            path, dtype=dtype, **_hub_kwargs(cfg.name, path)
+            path, dtype=dtype, **hub_kwargs(cfg.name, path)
         )
     except Exception as err:  # noqa: BLE001 - any loader failure is a bad model
         raise SealError(f"cannot load model {cfg.name}: {_first_line(err)}") from None

@@ -19,11 +19,19 @@ def _same_or_inside(a: Path, b: Path) -> bool:
     return ra == rb or rb in ra.parents
 
 
-def _check_parents(path: Path, option: str) -> None:
+def check_writable_dir(path: Path, option: str) -> None:
+    """``path`` is, or can become, a directory a file can be made in (``runs_dir``)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SealError(f"{option} {path} is a file, not a directory")
+    _check_parents(path, option, (path, *path.parents))
+
+
+def _check_parents(path: Path, option: str, where: tuple[Path, ...] | None = None) -> None:
     """The nearest existing parent is a directory a file can be made in (tried, not inferred
     from permission bits: root may not write /proc or a read-only mount either), so an
     unwritable output is refused before the work, not after it."""
-    for parent in path.parents:
+    for parent in path.parents if where is None else where:
         if parent.exists():
             if not parent.is_dir():
                 raise SealError(f"{option} {path}: {parent} is a file, not a directory")

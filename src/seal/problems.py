@@ -1,28 +1,54 @@
-"""Where evaluation problems come from: a task's own split, or a user's JSONL file."""
+"""Where evaluation problems come from: a task's own split, or a user's JSONL/Parquet file."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from seal.data import iter_jsonl
 from seal.errors import SealError
 from seal.tasks.base import Problem, Task
 
 
-def problems_from_jsonl(path: Path) -> list[Problem]:
-    """Rows ``{"question", "answer"[, "id", "level", "solution"]}``; one-line errors per bad row."""
+def _text(value: Any, field: str, where: str, numbers: bool = False) -> str:
+    """A row's text field: a non-empty string (or, for ``numbers``, an int or float)."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if numbers and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    kind = "an empty string" if isinstance(value, str) else repr(value)
+    want = "a non-empty string or a number" if numbers else "a non-empty string"
+    raise SealError(f"{where}: {field} must be {want}, got {kind}")
+
+
+def problems_from_file(path: Path) -> list[Problem]:
+    """Rows ``{"question", "answer"[, "id", "level", "solution"]}`` of a JSONL or Parquet
+    file; a bad row (a null question, a non-integer level, an id seen before) is a
+    one-line error naming its line."""
+    from seal.tasks.hub import iter_rows
+
     problems = []
-    for i, (lineno, row) in enumerate(iter_jsonl(path, required=("question", "answer"))):
+    seen: dict[str, str] = {}
+    for i, (where, row) in enumerate(iter_rows(path, required=("question", "answer"))):
         level = row.get("level")
-        if level is not None and not isinstance(level, int):
-            raise SealError(f"{path}:{lineno}: level must be an integer, got {level!r}")
+        if level is not None and (not isinstance(level, int) or isinstance(level, bool)):
+            raise SealError(f"{where}: level must be an integer, got {level!r}")
+        raw_id = row.get("id")
+        if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, str | int)):
+            raise SealError(f"{where}: id must be a string or an integer, got {raw_id!r}")
+        pid = f"{Path(path).stem}-{i}" if raw_id is None else str(raw_id)
+        if pid in seen:
+            raise SealError(f"{where}: id {pid!r} already used at {seen[pid]}; ids must differ")
+        seen[pid] = where
+        solution = row.get("solution")
+        if solution is not None and not isinstance(solution, str):
+            raise SealError(f"{where}: solution must be a string, got {type(solution).__name__}")
         problems.append(
             Problem(
-                id=str(row.get("id", f"{Path(path).stem}-{i}")),
-                question=str(row["question"]),
-                answer=str(row["answer"]),
+                id=pid,
+                question=_text(row["question"], "question", where),
+                answer=_text(row["answer"], "answer", where, numbers=True),
                 level=level,
-                solution=row.get("solution"),
+                solution=solution,
             )
         )
     return problems
@@ -57,7 +83,7 @@ def load_problems(
     """The problems to evaluate; an empty result is an error, not an empty report. A data
     file is cut by ``limit`` (per level) and ``levels`` like the task's own split."""
     if data is not None:
-        problems = _cut(problems_from_jsonl(data), limit, levels, str(data))
+        problems = _cut(problems_from_file(data), limit, levels, str(data))
         where = str(data) + (f" (levels {levels})" if levels is not None else "")
     else:
         if split not in task.splits:

@@ -39,9 +39,9 @@ def score_completions(
         raise SealError(f"task {task_name} is scored by log-likelihood, not completions")
     split = getattr(task, "default_split", "test")
     if task_name == "wordmath" and data is not None:  # generated problems, or the user's
-        from seal.problems import problems_from_jsonl
+        from seal.problems import problems_from_file
 
-        listed = problems_from_jsonl(data)
+        listed = problems_from_file(data)
     else:
         listed = task.problems(split, None)
     problems = {p.id: p for p in listed}

@@ -19,16 +19,17 @@ from seal.errors import SealError
 from seal.generation.hf import HFSampler
 from seal.models import load_model
 from seal.store import atomic_write_json, atomic_write_text
-from seal.tasks import get_task
+from seal.tasks.carved import trainable_task
 
 
-def _task(cfg: SealConfig):
-    kwargs: dict[str, Any] = {"levels": cfg.eval.levels} if cfg.eval.task == "wordmath" else {}
-    return get_task(cfg.eval.task, **kwargs)
+def critic_task(cfg: SealConfig, data: Path | None = None):
+    """The task whose pool problems the critic judges (a benchmark's pool is carved from its
+    train split, or from the train rows in ``data``: ``seal.tasks.carved``)."""
+    return trainable_task(cfg.eval.task, cfg.eval.levels, data)
 
 
 def train_and_save(
-    cfg: SealConfig, output: Path, labels_file: Path | None = None
+    cfg: SealConfig, output: Path, labels_file: Path | None = None, data: Path | None = None
 ) -> dict[str, Any]:
     """Train a critic as configured and write it (adapter, metrics, trajectories) to ``output``.
 
@@ -36,7 +37,7 @@ def train_and_save(
     failure or a kill never leaves a half-written critic behind.
     """
     labelled = read_labels(labels_file) if labels_file is not None else None
-    task = _task(cfg)
+    task = critic_task(cfg, data)
     loaded = load_model(cfg.model)
     c = cfg.critic
     model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)

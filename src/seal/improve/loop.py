@@ -38,6 +38,7 @@ from seal.improve.policy import Policy
 from seal.improve.readings import iteration_metrics
 from seal.improve.select import rule_scores, select_rows
 from seal.improve.settings import check_settings
+from seal.improve.splits import run_task
 from seal.memory import trim
 from seal.models import load_model
 from seal.paired import problem_outcomes
@@ -57,8 +58,7 @@ class Loop:
         # launched distributed: every rank runs the loop, rank 0 alone prints
         self.cfg, self.run, self.quiet = cfg, run, quiet or not distributed.is_main()
         self.leveled = cfg.run.task == "wordmath"
-        kwargs: dict[str, Any] = {"levels": cfg.eval.levels} if self.leveled else {}
-        self.task = get_task(cfg.run.task, **kwargs)
+        self.task = run_task(cfg)
         loaded = load_model(cfg.model)
         c = cfg.critic
         torch.manual_seed(cfg.run.seed)
@@ -122,8 +122,10 @@ class Loop:
     # ------------------------------------------------------------------ iteration stages
     def frontier(self, validation: dict[str, Any]) -> Frontier:
         r = self.cfg.run
-        if r.train_levels is not None or not self.leveled:
-            return Frontier(list(r.train_levels or []), "fixed by run.train_levels", {})
+        if not self.leveled:
+            return Frontier([], f"{r.task} has no levels", {})
+        if r.train_levels is not None:
+            return Frontier(list(r.train_levels), "fixed by run.train_levels", {})
         acc = level_accuracy(validation)
         return choose_levels(acc, r.frontier_low, r.frontier_high, r.frontier_width)
 
@@ -183,7 +185,8 @@ class Loop:
         clock = Stopwatch()
         frontier = self.frontier(current_val)
         if not self.quiet:
-            console.print(f"iteration {it}: sampling levels {frontier.levels} ({frontier.reason})")
+            where = f"levels {frontier.levels}" if frontier.levels else "train prompts"
+            console.print(f"iteration {it}: sampling {where} ({frontier.reason})")
         problems = self.prompts(it, frontier.levels)
         task = self._task(frontier.levels or None)
         with clock("sample"):

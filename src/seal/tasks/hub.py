@@ -9,6 +9,7 @@ the hub dataset (install ``seal-lm[hub]``); any failure there is one line that s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,29 +17,36 @@ from seal.data import check_file, iter_jsonl
 from seal.errors import SealError
 
 
-def _read_parquet(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+def _read_parquet(path: Path) -> list[dict[str, Any]]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
         raise SealError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
     try:
-        rows = pq.read_table(path).to_pylist()
+        return pq.read_table(path).to_pylist()
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
         raise SealError(f"{path}: not a readable Parquet file ({err})") from None
-    for i, row in enumerate(rows, start=1):
+
+
+def iter_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(where, row)`` for each row of a local JSONL or Parquet file, every row holding
+    ``required``; ``where`` names the file and line (JSONL) or row (Parquet) for errors."""
+    path = Path(path)
+    check_file(path, "data file")
+    if path.suffix != ".parquet":
+        for lineno, row in iter_jsonl(path, required):
+            yield f"{path}:{lineno}", row
+        return
+    for i, row in enumerate(_read_parquet(path), start=1):
         missing = [k for k in required if k not in row]
         if missing:
             raise SealError(f"{path}: row {i}: missing field(s) {', '.join(missing)}")
-    return rows
+        yield f"{path}: row {i}", row
 
 
 def read_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
     """A local JSONL or Parquet file whose rows all hold ``required``."""
-    path = Path(path)
-    check_file(path, "data file")
-    if path.suffix == ".parquet":
-        return _read_parquet(path, required)
-    return [row for _, row in iter_jsonl(path, required)]
+    return [row for _, row in iter_rows(path, required)]
 
 
 def load_rows(
@@ -70,9 +78,9 @@ def load_rows(
             + (f" ({config})" if config else "")
             + f" split {split!r} from the hub"
             + (f" (offline: {offline})" if offline else "")
-            + f": {first[:200]}; give the rows as a file instead (`seal eval` / `seal score`"
-            " --data FILE, JSONL or Parquet in the hub's schema) or fill the hub cache where"
-            " the hub is reachable"
+            + f": {first[:200]}; give the rows as a file instead (--data FILE, JSONL or"
+            " Parquet in the hub's schema; `seal run --test-data` for a run's test rows) or"
+            " fill the hub cache where the hub is reachable"
         ) from None
     rows = [dict(r) for r in ds]
     for i, row in enumerate(rows, start=1):
