@@ -334,6 +334,8 @@ def test_an_unwritable_output_is_refused_before_the_work(seal_cli, one_line_erro
     """/proc takes no new files, not even from root: said before a model is loaded."""
     code, _, err = seal_cli("eval", "--output", "/proc/seal-out.json", "--limit", "1")
     one_line_error(code, err, "cannot write in /proc", "give a path you can write")
+    code, _, err = seal_cli("eval", "--output", "/proc/seal-results", "--limit", "1")
+    one_line_error(code, err, "--output /proc/seal-results: cannot write in /proc")
 
 
 def test_search_on_a_multiple_choice_task_is_one_line(

@@ -61,6 +61,18 @@ def check_output_file(
     suffix: str | None = None,
 ) -> None:
     """``path`` may be written as a file (named ``*suffix``, when given)."""
+    _check_file(path, force, option, inputs, suffix)
+    _check_parents(Path(path), option)
+
+
+def _check_file(
+    path: Path,
+    force: bool,
+    option: str,
+    inputs: Iterable[Path | None] = (),
+    suffix: str | None = None,
+) -> None:
+    """``check_output_file`` but for the parent directory (checked once per directory)."""
     path = Path(path)
     for inp in inputs:
         if inp is not None and path.resolve() == Path(inp).resolve():
@@ -74,7 +86,6 @@ def check_output_file(
             f"{option} {path}: the file written is {suffix[1:].upper()}; "
             f"give a name ending in {suffix} (e.g. {path.with_suffix(suffix).name})"
         )
-    _check_parents(path, option)
 
 
 def check_output_dir(
@@ -112,4 +123,5 @@ def check_output_files(
         raise SealError(f"{option} {directory} is a file; give a directory")
     inputs = list(inputs)
     for name in names:
-        check_output_file(directory / name, force, option, inputs)
+        _check_file(directory / name, force, option, inputs)
+    check_writable_dir(directory, option)  # one probe for the directory
