@@ -716,16 +716,21 @@ def report_cmd(
 
 @app.command("runs")
 def runs_cmd(
-    root: Annotated[Path, typer.Argument(help="Directory of runs.")] = Path("runs"),
+    root: Annotated[
+        Path | None, typer.Argument(help="Directory of runs (default: runs).", show_default=False)
+    ] = None,
 ) -> None:
     """List runs: name, status (done / running / resumable / failed), iterations, headline."""
     from rich.table import Table
 
     from seal.report import run_status
 
-    if not root.exists():
-        out.print(f"no runs yet: {root} does not exist (`seal run` makes it)")
+    if root is None and not Path("runs").exists():  # a fresh directory: nothing run yet
+        out.print("no runs yet: runs/ does not exist (`seal run` makes it)")
         return
+    root = Path("runs") if root is None else root
+    if not root.exists():
+        raise SealError(f"{root} does not exist; give a directory of runs")
     if not root.is_dir():
         raise SealError(f"{root} is a file, not a directory of runs")
     runs = sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())

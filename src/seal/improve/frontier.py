@@ -48,6 +48,17 @@ def choose_levels(accuracy: dict[int, float], low: float, high: float, width: in
     return Frontier(sorted(chosen), f"partly solved ({shown})", dict(accuracy))
 
 
+def frontier_for(run: Any, leveled: bool, validation: dict[str, Any]) -> Frontier:
+    """An iteration's frontier under ``run`` (a ``RunConfig``): none for a task without
+    levels, ``run.train_levels`` when fixed, else chosen from the last validation."""
+    if not leveled:
+        return Frontier([], f"{run.task} has no levels", {})
+    if run.train_levels is not None:
+        return Frontier(list(run.train_levels), "fixed by run.train_levels", {})
+    acc = level_accuracy(validation)
+    return choose_levels(acc, run.frontier_low, run.frontier_high, run.frontier_width)
+
+
 def level_accuracy(summary: dict[str, Any]) -> dict[int, float]:
     """Validation accuracy per integer level (empty for tasks without levels)."""
     out = {}

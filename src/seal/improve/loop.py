@@ -31,7 +31,7 @@ from seal.evaluate import evaluate
 from seal.improve.accept import accept
 from seal.improve.candidates import make_candidates, score_candidates
 from seal.improve.examples import report_examples
-from seal.improve.frontier import Frontier, choose_levels, climbed, level_accuracy
+from seal.improve.frontier import Frontier, climbed, frontier_for
 from seal.improve.guards import hacking_signal
 from seal.improve.kept import kept_pairs, replay_levels, replay_pairs
 from seal.improve.policy import Policy
@@ -120,15 +120,6 @@ class Loop:
         return summary
 
     # ------------------------------------------------------------------ iteration stages
-    def frontier(self, validation: dict[str, Any]) -> Frontier:
-        r = self.cfg.run
-        if not self.leveled:
-            return Frontier([], f"{r.task} has no levels", {})
-        if r.train_levels is not None:
-            return Frontier(list(r.train_levels), "fixed by run.train_levels", {})
-        acc = level_accuracy(validation)
-        return choose_levels(acc, r.frontier_low, r.frontier_high, r.frontier_width)
-
     def prompts(self, it: int, levels: list[int]) -> list[Problem]:
         """Fresh training prompts each iteration: a disjoint slice of each level's stream."""
         per = self.cfg.run.prompts_per_level
@@ -183,7 +174,7 @@ class Loop:
         d = self.run.path / f"iter-{it:02d}"
         seed = r.seed * 1000 + it
         clock = Stopwatch()
-        frontier = self.frontier(current_val)
+        frontier = frontier_for(r, self.leveled, current_val)
         if not self.quiet:
             where = f"levels {frontier.levels}" if frontier.levels else "train prompts"
             console.print(f"iteration {it}: sampling {where} ({frontier.reason})")

@@ -19,10 +19,10 @@ def check_run_task(cfg: SealConfig) -> None:
     """Everything the loop will read from its task, read once before the model loads: an
     unknown task or level, a missing hub dataset, a bad data file, a split too small."""
     r = cfg.run
-    task = run_task(cfg)
     for option, path in (("--data", r.data), ("--test-data", r.test_data)):
         if path is not None:
             check_file(path, option)
+    task = run_task(cfg)
     if r.task == "wordmath":
         get_task("wordmath", levels=r.train_levels)
         return

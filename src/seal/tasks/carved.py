@@ -45,6 +45,8 @@ class CarvedSplits:
         self._rows: list[Problem] | None = None
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not yet set (a copy or unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self._train, name)
 
     def _train_rows(self) -> list[Problem]:
