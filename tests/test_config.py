@@ -197,3 +197,7 @@ def test_what_no_config_can_mean_is_one_plain_line(tmp_path: Path) -> None:
     inner.write_text("run:\n  top_k: 1\n  top_k: 2\n")
     with pytest.raises(SealError, match="key 'top_k' appears twice"):
         load_config(inner)
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("run:\n  ? [a, b]\n  : 1\n")
+    with pytest.raises(SealError, match="unhashable key"):
+        load_config(odd)

@@ -72,7 +72,7 @@ def _check_file(
     inputs: Iterable[Path | None] = (),
     suffix: str | None = None,
 ) -> None:
-    """``check_output_file`` but for the parent directory (checked once per directory)."""
+    """All ``check_output_file`` checks but the write probe of the parent directory."""
     path = Path(path)
     for inp in inputs:
         if inp is not None and path.resolve() == Path(inp).resolve():
