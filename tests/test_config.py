@@ -189,15 +189,15 @@ def test_what_no_config_can_mean_is_one_plain_line(tmp_path: Path) -> None:
     for pair, needle in cases.items():
         with pytest.raises(SealError, match=re.escape(needle)):
             load_config(None, parse_set([pair]))
-    twice = tmp_path / "twice.yaml"
-    twice.write_text("run:\n  iterations: 2\nsampling:\n  seed: 1\nrun:\n  top_k: 1\n")
-    with pytest.raises(SealError, match=r"key 'run' appears twice.*line 5"):
-        load_config(twice)
-    inner = tmp_path / "inner.yaml"
-    inner.write_text("run:\n  top_k: 1\n  top_k: 2\n")
-    with pytest.raises(SealError, match="key 'top_k' appears twice"):
-        load_config(inner)
-    odd = tmp_path / "odd.yaml"
-    odd.write_text("run:\n  ? [a, b]\n  : 1\n")
-    with pytest.raises(SealError, match="unhashable key"):
-        load_config(odd)
+    files = {
+        "run:\n  iterations: 2\nsampling:\n  seed: 1\nrun:\n  top_k: 1\n": (
+            r"key 'run' appears twice.*line 5"
+        ),
+        "run:\n  top_k: 1\n  top_k: 2\n": "key 'top_k' appears twice",
+        "run:\n  ? [a, b]\n  : 1\n": "unhashable key",
+    }
+    for text, needle in files.items():
+        path = tmp_path / "c.yaml"
+        path.write_text(text)
+        with pytest.raises(SealError, match=needle):
+            load_config(path)
