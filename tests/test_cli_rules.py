@@ -214,8 +214,8 @@ def test_broken_critic_and_truncated_model_are_one_line(
     [
         (["eval", "--levels", "1-99999999999999"], ("--levels", "at most")),  # not a MemoryError
         (["eval", "--levels", "1-900"], ("unknown wordmath level", "889 more", "1-8")),
-        (["eval", "--task", "humaneval", "--timeout", "inf"], ("eval.timeout", "finite")),
-        (["eval", "--task", "humaneval", "--timeout", "1e9"], ("eval.timeout", "86400")),
+        (["eval", "--task", "humaneval", "--timeout", "inf"], ("--timeout", "finite")),
+        (["eval", "--task", "humaneval", "--timeout", "1e9"], ("--timeout", "86400")),
         (["eval", "--set", "eval.levels=[]"], ("eval.levels", "at least 1")),
         (["run", "--set", "run.train_levels=[]"], ("run.train_levels", "at least 1")),
         (["pretrain-tiny", "--out", "PT", "--set", "pretrain.heads=3"], ("pretrain.heads",)),
@@ -462,3 +462,22 @@ def test_kill_ends_a_fresh_run_as_ctrl_c_does(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["eval", "--limit", "0"], "error: --limit should be at least 1 (got 0)"),
+        (["eval", "--top-p", "2"], "error: --top-p should be at most 1 (got 2.0)"),
+        (["run", "--select", "best"], "error: --select should be 'critic', "),
+        (["eval", "--model", "tiny", "--search", "beam"], "error: --search should be 'greedy'"),
+        # the same value through --set names the config key, as the config file would
+        (["eval", "--set", "eval.limit=0"], "error: config key 'eval.limit': should be at least"),
+    ],
+)
+def test_a_bad_flag_value_names_the_flag(args: list[str], message: str, seal_cli) -> None:
+    """A value a flag gave is reported under the flag the user typed, in plain words."""
+    code, _, err = seal_cli(*args)
+    assert code == 2
+    assert err.strip().startswith(message), err
+    assert len(err.strip().splitlines()) == 1

@@ -81,8 +81,19 @@ def _config(
     if preset is not None and preset not in PRESETS:
         raise SealError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
     overrides = parse_set(sets or [])
-    overrides.update({k: v for k, v in flags.items() if v is not None})
-    return load_config(config, overrides, PRESETS[preset] if preset else None)
+    given = {k: v for k, v in flags.items() if v is not None}
+    overrides.update(given)
+    names = {k: flag_name(k) for k in given}
+    return load_config(config, overrides, PRESETS[preset] if preset else None, names)
+
+
+FLAG_NAMES = {"model.name": "--model", "search.method": "--search"}
+"""Config keys whose command-line flag is not ``--`` and the key's last part, dashed."""
+
+
+def flag_name(key: str) -> str:
+    """The flag that sets config key ``key``: ``eval.limit`` is ``--limit``."""
+    return FLAG_NAMES.get(key, "--" + key.rsplit(".", 1)[-1].replace("_", "-"))
 
 
 FILE_INPUTS = ("--data", "--fewshot-data", "--completions", "--labels-file", "--input")

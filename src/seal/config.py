@@ -473,7 +473,28 @@ class SealConfig(_Section):
         return path.expanduser()
 
 
-def _format_error(err: ValidationError, root: type[BaseModel]) -> str:
+_PLAIN = (
+    ("Input should be greater than or equal to ", "should be at least "),
+    ("Input should be less than or equal to ", "should be at most "),
+    ("Input should be greater than ", "should be above "),
+    ("Input should be less than ", "should be below "),
+    ("Input should be ", "should be "),
+)
+
+
+def _plain(msg: str) -> str:
+    """Pydantic's "Input should be greater than or equal to 1" as "should be at least 1"."""
+    for old, new in _PLAIN:
+        if msg.startswith(old):
+            return new + msg.removeprefix(old)
+    return msg
+
+
+def _format_error(
+    err: ValidationError, root: type[BaseModel], names: dict[str, str] | None = None
+) -> str:
+    """One line naming the key (or, for a key set by a command-line flag, the flag: ``names``
+    maps ``eval.limit`` to ``--limit``) and what its value should be."""
     e = err.errors()[0]
     loc = ".".join(str(p) for p in e["loc"])
     if e["type"] == "extra_forbidden":
@@ -487,17 +508,26 @@ def _format_error(err: ValidationError, root: type[BaseModel]) -> str:
         return f"unknown config key '{loc}'; allowed keys here: {allowed}"
     where = _field_path(e["loc"], root)
     key = ".".join(map(str, where))
+    flag = (names or {}).get(".".join(map(str, where[:2])))
+    if flag is not None:
+        got = e.get("input")
+        msgs = [
+            _plain(x["msg"].removeprefix("Value error, "))
+            for x in err.errors()
+            if _field_path(x["loc"], root)[:2] == where[:2]
+        ]
+        return f"{flag} {' or '.join(dict.fromkeys(msgs))} (got {got!r})"
     if e["type"] == "model_type":  # a whole section given one value: `--set run=3`
         return f"config key '{key}' is a section, not a value; set its keys: {key}.KEY=VALUE"
     if e.get("input", "") is None:  # `--set runs_dir=` reads as null
         return f"config key '{key}' needs a value (got none)"
     # a union (e.g. a number or "auto") fails once per member: say every way it can be met
     msgs = [
-        x["msg"].removeprefix("Value error, ")
+        _plain(x["msg"].removeprefix("Value error, "))
         for x in err.errors()
         if _field_path(x["loc"], root) == where
     ]
-    lead = "Input should be "
+    lead = "should be "
     msg = msgs[0] + "".join(
         ", or " + (m.removeprefix(lead) if msgs[0].startswith(lead) else m) for m in msgs[1:]
     )
@@ -523,11 +553,11 @@ def _field_path(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def parse_config(data: dict[str, Any]) -> SealConfig:
+def parse_config(data: dict[str, Any], names: dict[str, str] | None = None) -> SealConfig:
     try:
         return SealConfig.model_validate(data)
     except ValidationError as err:
-        raise SealError(_format_error(err, SealConfig)) from None
+        raise SealError(_format_error(err, SealConfig, names)) from None
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
@@ -551,9 +581,11 @@ def load_config(
     path: Path | None = None,
     overrides: dict[str, Any] | None = None,
     preset: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
 ) -> SealConfig:
     """Defaults < ``preset`` < the YAML file < dotted ``overrides`` (``{"sampling.seed": 3}``);
-    an override of ``None`` sets the key to null (``--set eval.limit=null``)."""
+    an override of ``None`` sets the key to null (``--set eval.limit=null``). ``names``: the
+    command-line flag that set an override (``{"eval.limit": "--limit"}``), for its errors."""
     base: dict[str, Any] = {}
     for key, value in (preset or {}).items():
         _set_dotted(base, key, value)
@@ -573,7 +605,7 @@ def load_config(
     data = _merge(base, data)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
-    return parse_config(data)
+    return parse_config(data, names)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
