@@ -68,6 +68,12 @@ def test_seal_run_on_gsm8k_rows(tmp_path: Path, seal_cli, monkeypatch) -> None:
     assert summary["iterations"][0]["candidates"] == 8
     assert f"data: {tmp_path / 'train.jsonl'}" in (run / "config.yaml").read_text()
     assert (run / "report" / "report.html").is_file() and "report:" in out
+    # the train file moved: --resume names the key and where it is stored, not a flag
+    (tmp_path / "train.jsonl").rename(tmp_path / "moved.jsonl")
+    code, _, err = seal_cli("run", "--resume", str(run))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"run.data {tmp_path / 'train.jsonl'} does not exist" in err
+    assert f"stored in {run / 'config.yaml'}" in err and "--data" not in err
 
 
 def test_critic_train_reads_the_same_carved_pool(

@@ -81,10 +81,15 @@ def _config(
     if preset is not None and preset not in PRESETS:
         raise SealError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
     overrides = parse_set(sets or [])
-    given = {k: v for k, v in flags.items() if v is not None}
+    given = _given(flags)
     overrides.update(given)
     names = {k: flag_name(k) for k in given}
     return load_config(config, overrides, PRESETS[preset] if preset else None, names)
+
+
+def _given(flags: dict[str, Any]) -> dict[str, Any]:
+    """The flags the user typed (an untyped flag is ``None``)."""
+    return {k: v for k, v in flags.items() if v is not None}
 
 
 FLAG_NAMES = {"model.name": "--model", "search.method": "--search"}
@@ -600,7 +605,7 @@ def run_cmd(
         _inputs_exist({"--resume": resume})
         check_run_dir(resume)
         stored = load_config(resume / "config.yaml")
-        given = {k: v for k, v in flags.items() if v is not None}
+        given = _given(flags)
         cfg, run, fresh = stored, RunDir(resume), False
         if config is not None or set_ or given:
             wanted = _config(config or resume / "config.yaml", set_, given)
@@ -609,7 +614,7 @@ def run_cmd(
         cfg = _config(config, set_, flags, preset)
         fresh = True
     check_settings(cfg)
-    check_run_task(cfg)
+    check_run_task(cfg, None if fresh else str(resume / "config.yaml"), _given(flags))
     _check_model(cfg)
     if not fresh and cfg is not stored:  # only now, when nothing can fail before the loop
         kept = run.reopen(dump_config(cfg))

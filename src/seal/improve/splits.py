@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from seal.config import SealConfig
 from seal.data import check_file
+from seal.errors import SealError
 from seal.tasks import get_task
 from seal.tasks.base import Task
 from seal.tasks.carved import LOOP_SPLITS, check_splits, trainable_task
@@ -15,13 +18,24 @@ def run_task(cfg: SealConfig) -> Task:
     return trainable_task(r.task, cfg.eval.levels, r.data, r.test_data)
 
 
-def check_run_task(cfg: SealConfig) -> None:
+def check_run_task(
+    cfg: SealConfig, stored_in: str | None = None, given: Collection[str] = ()
+) -> None:
     """Everything the loop will read from its task, read once before the model loads: an
-    unknown task or level, a missing hub dataset, a bad data file, a split too small."""
+    unknown task or level, a missing hub dataset, a bad data file, a split too small.
+    ``stored_in``: the config file a resumed run read its data paths from (an error names
+    the key there, not a flag the user did not type, unless ``given`` holds the key)."""
     r = cfg.run
-    for option, path in (("--data", r.data), ("--test-data", r.test_data)):
-        if path is not None:
-            check_file(path, option)
+    for key, path in (("data", r.data), ("test_data", r.test_data)):
+        if path is None:
+            continue
+        if not stored_in or f"run.{key}" in given:
+            check_file(path, "--" + key.replace("_", "-"))
+            continue
+        try:
+            check_file(path, f"run.{key}")
+        except SealError as err:
+            raise SealError(f"{err} (the path stored in {stored_in}; put the file back)") from None
     task = run_task(cfg)
     if r.task == "wordmath":
         get_task("wordmath", levels=r.train_levels)
