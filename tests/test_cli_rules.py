@@ -438,6 +438,19 @@ def test_runs_in_a_fresh_directory_and_quiet_after_the_command(
     assert code == 0 and "top_k: 1" in out, err
 
 
+def test_runs_lists_the_configs_runs_dir(tmp_path: Path, seal_cli, monkeypatch) -> None:
+    """A config that moves runs_dir moves where `seal runs` looks, as it moved `seal run`."""
+    monkeypatch.chdir(tmp_path)
+    _run_dir(tmp_path / "elsewhere" / "r1", {"critic": {}}, {})
+    (tmp_path / "c.yaml").write_text(f"runs_dir: {tmp_path / 'elsewhere'}\n")
+    code, out, err = seal_cli("runs", "--config", "c.yaml")
+    assert code == 0 and "r1" in out, err
+    code, out, err = seal_cli("runs", "--set", "runs_dir=none-yet")
+    assert code == 0 and "no runs yet: none-yet/" in out, err
+    code, _, err = seal_cli("runs", "elsewhere", "--config", "c.yaml")
+    assert code == 2 and "not both" in err
+
+
 @pytest.mark.slow
 def test_kill_ends_a_fresh_run_as_ctrl_c_does(tmp_path: Path) -> None:
     """SIGTERM (plain `kill`) runs the same cleanup as Ctrl-C: a run with no stage done

@@ -733,18 +733,27 @@ def report_cmd(
 @app.command("runs")
 def runs_cmd(
     root: Annotated[
-        Path | None, typer.Argument(help="Directory of runs (default: runs).", show_default=False)
+        Path | None,
+        typer.Argument(
+            help="Directory of runs (default: the config's runs_dir, runs).", show_default=False
+        ),
     ] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
 ) -> None:
     """List runs: name, status (done / running / resumable / failed), iterations, headline."""
     from rich.table import Table
 
     from seal.report import run_status
 
-    if root is None and not Path("runs").exists():  # a fresh directory: nothing run yet
-        out.print("no runs yet: runs/ does not exist (`seal run` makes it)")
+    if root is not None and (config is not None or set_):
+        raise SealError("give a directory of runs or --config / --set (its runs_dir), not both")
+    default = root is None
+    if root is None:
+        root = _config(config, set_, {}).runs_dir
+    if default and not root.exists():  # a fresh directory: nothing run yet
+        out.print(f"no runs yet: {root}/ does not exist (`seal run` makes it)")
         return
-    root = Path("runs") if root is None else root
     if not root.exists():
         raise SealError(f"{root} does not exist; give a directory of runs")
     if not root.is_dir():
