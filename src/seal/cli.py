@@ -614,7 +614,7 @@ def run_cmd(
         cfg = _config(config, set_, flags, preset)
         fresh = True
     check_settings(cfg)
-    check_run_task(cfg, None if fresh else str(resume / "config.yaml"), _given(flags))
+    task = check_run_task(cfg, None if fresh else str(resume / "config.yaml"), _given(flags))
     _check_model(cfg)
     if not fresh and cfg is not stored:  # only now, when nothing can fail before the loop
         kept = run.reopen(dump_config(cfg))
@@ -627,7 +627,7 @@ def run_cmd(
         run = RunDir.create(cfg.runs_dir, name, "run", dump_config(cfg))
     main_rank = distributed.is_main()
     try:
-        loop = Loop(cfg, run)  # loads the model: a bad one fails before the run is named
+        loop = Loop(cfg, run, task=task)  # loads the model: a bad one fails before the run is named
         if main_rank:
             out.print(f"run directory: {run.path}")
         summary = loop.execute()

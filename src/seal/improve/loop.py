@@ -46,19 +46,19 @@ from seal.progress import console
 from seal.stopwatch import Stopwatch
 from seal.store import RunDir, atomic_write_json, atomic_write_parquet, read_json
 from seal.tasks import get_task
-from seal.tasks.base import Problem
+from seal.tasks.base import Problem, Task
 from seal.tracking import Tracker
 
 
 class Loop:
     """One run of the loop in ``run`` (a ``RunDir``) with configuration ``cfg``."""
 
-    def __init__(self, cfg: SealConfig, run: RunDir, quiet: bool = False):
+    def __init__(self, cfg: SealConfig, run: RunDir, quiet: bool = False, task: Task | None = None):
         check_settings(cfg)
         # launched distributed: every rank runs the loop, rank 0 alone prints
         self.cfg, self.run, self.quiet = cfg, run, quiet or not distributed.is_main()
         self.leveled = cfg.run.task == "wordmath"
-        self.task = run_task(cfg)
+        self.task = run_task(cfg) if task is None else task  # given: checked and read
         loaded = load_model(cfg.model)
         c = cfg.critic
         torch.manual_seed(cfg.run.seed)

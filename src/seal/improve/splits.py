@@ -20,11 +20,12 @@ def run_task(cfg: SealConfig) -> Task:
 
 def check_run_task(
     cfg: SealConfig, stored_in: str | None = None, given: Collection[str] = ()
-) -> None:
+) -> Task:
     """Everything the loop will read from its task, read once before the model loads: an
     unknown task or level, a missing hub dataset, a bad data file, a split too small.
     ``stored_in``: the config file a resumed run read its data paths from (an error names
-    the key there, not a flag the user did not type, unless ``given`` holds the key)."""
+    the key there, not a flag the user did not type, unless ``given`` holds the key).
+    Returns the task, its rows read, for the loop (``Loop(task=...)``) to use."""
     r = cfg.run
     for key, path in (("data", r.data), ("test_data", r.test_data)):
         if path is None:
@@ -39,5 +40,6 @@ def check_run_task(
     task = run_task(cfg)
     if r.task == "wordmath":
         get_task("wordmath", levels=r.train_levels)
-        return
+        return task
     check_splits(task, LOOP_SPLITS, r.data, r.test_data)
+    return task
