@@ -494,3 +494,13 @@ def test_a_bad_flag_value_names_the_flag(args: list[str], message: str, seal_cli
     assert code == 2
     assert err.strip().startswith(message), err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_config_show_with_the_preset_seal_run_uses(seal_cli) -> None:
+    """`config show --preset tiny-cpu` prints what `seal run` runs with by default."""
+    code, plain, err = seal_cli("config", "show")
+    assert code == 0 and "problems_per_level: 48" in plain, err
+    code, preset, err = seal_cli("config", "show", "--preset", "tiny-cpu")
+    assert code == 0 and "problems_per_level: 24" in preset, err
+    code, _, err = seal_cli("config", "show", "--preset", "laptop")
+    assert code == 2 and "unknown preset 'laptop'; presets: tiny-cpu, paper" in err

@@ -175,9 +175,17 @@ def _main(
 
 
 @config_app.command("show")
-def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Print the effective configuration (defaults < YAML < --set) as YAML."""
-    out.print(dump_config(_config(config, set_, {})), end="", markup=False, highlight=False)
+def config_show(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Apply a preset first: tiny-cpu (what `seal run` uses) or paper."),
+    ] = None,
+) -> None:
+    """Print the effective configuration (defaults < preset < YAML < --set) as YAML."""
+    cfg = _config(config, set_, {}, preset)
+    out.print(dump_config(cfg), end="", markup=False, highlight=False)
 
 
 @app.command("eval")

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import torch
+if TYPE_CHECKING:  # torch is imported where a tensor is made: `seal runs` needs none
+    import torch
 
 T = TypeVar("T")
 
@@ -41,6 +42,7 @@ def is_main() -> bool:
 
 def _dist():
     """``torch.distributed`` with its process group started (once, through Accelerate)."""
+    import torch
     import torch.distributed as dist
 
     if not dist.is_initialized():
@@ -61,6 +63,8 @@ def init() -> None:
 def device() -> torch.device | None:
     """The device this rank should use when launched distributed on GPUs (``cuda:LOCAL_RANK``);
     ``None`` when not distributed or on CPU, meaning: keep the configured device."""
+    import torch
+
     if world_size() > 1 and torch.cuda.is_available():
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return None
@@ -112,6 +116,8 @@ def split(batch: list[T]) -> list[T]:
 
 def _comm_device() -> torch.device:
     """Where collectives' tensors must live: the rank's GPU for NCCL, the CPU for gloo."""
+    import torch
+
     config = str(_dist().get_backend_config())  # e.g. "cpu:gloo", "cuda:nccl"
     if "gloo" not in config and "nccl" in config:
         return torch.device("cuda", torch.cuda.current_device())
@@ -123,6 +129,8 @@ def all_sum(values: Iterable[float]) -> list[float]:
     values = list(values)
     if world_size() == 1:
         return values
+    import torch
+
     t = torch.tensor(values, dtype=torch.float64, device=_comm_device())
     _dist().all_reduce(t)
     return t.tolist()
@@ -134,6 +142,8 @@ def sum_grads(params: list[torch.nn.Parameter]) -> None:
     counts, the sum is the gradient one process would have computed for the whole batch."""
     if world_size() == 1:
         return
+    import torch
+
     for p in params:
         if p.grad is None:
             p.grad = torch.zeros_like(p)
