@@ -8,7 +8,8 @@ import sys
 
 TORCH_FREE = (
     "config", "errors", "store", "outputs", "validate", "offline", "data", "problems",
-    "metrics", "paired", "report_table", "report", "progress", "tasks", "sandbox",
+    "metrics", "paired", "report_table", "report", "progress", "tasks", "sandbox", "memory",
+    "stopwatch",
 )  # fmt: skip
 
 
