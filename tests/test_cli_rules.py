@@ -471,10 +471,11 @@ def test_kill_ends_a_fresh_run_as_ctrl_c_does(tmp_path: Path) -> None:
     first = proc.stdout.readline()  # printed once the model has loaded
     assert first.startswith("run directory:"), first + proc.stderr.read()
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+    rest, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert not (tmp_path / "runs").exists()
+    assert "removed runs/k: no stage had finished" in rest  # the path printed is gone, said
 
 
 @pytest.mark.parametrize(

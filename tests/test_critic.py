@@ -453,3 +453,19 @@ def test_label_file_values(tmp_path: Path) -> None:
         + "\n"
     )
     assert [t.truth for t in read_labels(f)] == [1, 0]
+
+
+def test_labels_of_one_class_say_what_to_do() -> None:
+    """A critic needs right and wrong solutions: one class is an error naming the fix for
+    where the labels came from (the model's own samples or a file)."""
+    from seal.critic.data import Trajectory
+    from seal.critic.pipeline import SAMPLED_ONE_CLASS, check_labelled
+    from seal.errors import SealError
+
+    bad = [Trajectory(str(i), "q", "s", truth=0) for i in range(4)]
+    with pytest.raises(SealError, match=r"^all 4 labels are bad; .*solved none .*--levels"):
+        check_labelled(bad, 4, "lower --labels", SAMPLED_ONE_CLASS)
+    good = [Trajectory(str(i), "q", "s", truth=1) for i in range(4)]
+    with pytest.raises(SealError, match=r"^all 4 labels are good; .*add bad ones$"):
+        check_labelled(good, 4, "lower --labels")
+    check_labelled(bad[:2] + good[:2], 4, "lower --labels")  # both classes: fine

@@ -21,23 +21,35 @@ from seal.errors import SealError
 ROLES = ("policy", "critic")
 
 
-def lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05) -> LoraConfig:
+def lora_config(
+    r: int = 16, alpha: int = 32, dropout: float = 0.05, base: object = None
+) -> LoraConfig:
+    """LoRA on every linear layer; for a base whose layers are GPT-2's ``Conv1D`` (weights
+    stored transposed), with ``fan_in_fan_out`` set as PEFT needs (it warns otherwise)."""
     return LoraConfig(
         r=r,
         lora_alpha=alpha,
         lora_dropout=dropout,
         target_modules="all-linear",
         task_type="CAUSAL_LM",
+        fan_in_fan_out=base is not None and _has_conv1d(base),
     )
+
+
+def _has_conv1d(model: object) -> bool:
+    from transformers.pytorch_utils import Conv1D
+
+    modules = getattr(model, "modules", None)
+    return modules is not None and any(isinstance(m, Conv1D) for m in modules())
 
 
 def with_adapters(
     base: PreTrainedModel, r: int = 16, alpha: int = 32, dropout: float = 0.05
 ) -> PeftModel:
     """Wrap ``base`` with fresh ``policy`` and ``critic`` adapters (policy active)."""
-    cfg = lora_config(r, alpha, dropout)
+    cfg = lora_config(r, alpha, dropout, base)
     model = get_peft_model(base, cfg, adapter_name="policy")
-    model.add_adapter("critic", lora_config(r, alpha, dropout))
+    model.add_adapter("critic", lora_config(r, alpha, dropout, base))
     model.set_adapter("policy")
     return model
 

@@ -141,15 +141,18 @@ def _new_run_path(cfg: SealConfig, name: str | None) -> None:
         raise SealError(f"{path} is a file; choose another --name")
 
 
-def _remove_if_unstarted(run: Any, had_root: bool) -> None:
+def _remove_if_unstarted(run: Any, had_root: bool, announced: bool = False) -> None:
     """A run directory this command made whose first stage never finished: nothing to keep
-    (nor the runs directory, if this command made it)."""
+    (nor the runs directory, if this command made it). ``announced``: its path was printed,
+    so say it is gone."""
     try:
         stages = run.manifest["stages"]
     except SealError:
         stages = {}
     if not stages:
         shutil.rmtree(run.path, ignore_errors=True)
+        if announced:
+            out.print(f"removed {run.path}: no stage had finished")
         if not had_root:
             with contextlib.suppress(OSError):
                 run.path.parent.rmdir()
@@ -633,15 +636,16 @@ def run_cmd(
     if fresh:
         distributed.on_main(lambda: _new_run_path(cfg, name))
         run = RunDir.create(cfg.runs_dir, name, "run", dump_config(cfg))
-    main_rank = distributed.is_main()
+    main_rank, announced = distributed.is_main(), False
     try:
         loop = Loop(cfg, run, task=task)  # loads the model: a bad one fails before the run is named
         if main_rank:
+            announced = True  # first: a signal right after the line must still see it
             out.print(f"run directory: {run.path}")
         summary = loop.execute()
     except (SealError, OSError, KeyboardInterrupt):  # a fresh run with no stage done: no husk
         if fresh:
-            distributed.on_main(lambda: _remove_if_unstarted(run, had_root))
+            distributed.on_main(lambda: _remove_if_unstarted(run, had_root, announced))
         raise
     if main_rank:
         _print_table(seed_table(summary, summary.get("base_validation"), _columns()))
@@ -873,7 +877,9 @@ def critic_train(
         from seal.critic.pipeline import check_labelled
 
         fix = f"add rows to {labels_file} or lower --labels"
-        check_labelled(read_labels(labels_file), cfg.critic.labels, fix)
+        one_class = {c: f"add {'bad' if c == 'good' else 'good'} rows to {labels_file}"
+                     for c in ("good", "bad")}  # fmt: skip
+        check_labelled(read_labels(labels_file), cfg.critic.labels, fix, one_class)
     from seal.critic.service import critic_task
     from seal.tasks.carved import check_splits
 

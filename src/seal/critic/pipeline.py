@@ -159,14 +159,28 @@ def split_heldout(
     ]
 
 
-def check_labelled(labelled: list[Trajectory], wanted: int, fix: str) -> None:
-    """At least ``wanted`` labels, of both classes; else a one-line error ending in ``fix``."""
+SAMPLED_ONE_CLASS = {
+    "bad": "the model solved none of the pool problems it sampled; use easier levels "
+    "(--levels), more critic.samples_per_problem, or a model that solves some",
+    "good": "the model solved every pool problem it sampled; add harder levels (--levels)",
+}
+"""What to do when a critic's sampled labels hold one class, by the class they hold."""
+
+
+def check_labelled(
+    labelled: list[Trajectory], wanted: int, fix: str, one_class: dict[str, str] | None = None
+) -> None:
+    """At least ``wanted`` labels, of both classes; else a one-line error ending in ``fix``
+    (or, for labels of one class, ``one_class[that class]``)."""
     if len(labelled) < wanted:
         raise SealError(f"only {len(labelled)} labelled trajectories for --labels {wanted}; {fix}")
     counts = Counter(t.truth for t in labelled)
     if counts[1] == 0 or counts[0] == 0:
         only = "good" if counts[1] else "bad"
-        raise SealError(f"all {len(labelled)} labels are {only}; the critic needs both classes")
+        hint = (one_class or {}).get(only, f"add {'bad' if counts[1] else 'good'} ones")
+        raise SealError(
+            f"all {len(labelled)} labels are {only}; the critic needs both classes: {hint}"
+        )
 
 
 def run_critic_training(
@@ -181,13 +195,14 @@ def run_critic_training(
     clock = Stopwatch()
     rng = random.Random(plan.seed)
     train_side, heldout = split_heldout(trajs, plan.heldout_fraction, plan.seed)
+    one_class = SAMPLED_ONE_CLASS if labelled is None else None
     if labelled is None:
         labelled = balanced(train_side, plan.labels, rng, plan.contrastive)
         chosen = {(t.problem_id, t.solution) for t in labelled}
         unlabelled = [t for t in train_side if (t.problem_id, t.solution) not in chosen]
     else:
         unlabelled = train_side
-    check_labelled(labelled, plan.labels, "sample more problems or lower --labels")
+    check_labelled(labelled, plan.labels, "sample more problems or lower --labels", one_class)
     good_word = critic.labels.good
     examples = outcome_examples(
         labelled, rng, good_word, plan.injections, plan.steps, plan.perturbations

@@ -82,7 +82,8 @@ class Policy:
         c = self.cfg.critic
         self.shared.set_adapter("critic")  # never delete the active adapter
         self.shared.delete_adapter("policy")
-        self.shared.add_adapter("policy", lora_config(c.lora_r, c.lora_alpha, c.lora_dropout))
+        fresh = lora_config(c.lora_r, c.lora_alpha, c.lora_dropout, self.shared)
+        self.shared.add_adapter("policy", fresh)
         self.shared.set_adapter("policy")
 
     def save(self, out: Path) -> None:
