@@ -46,3 +46,19 @@ def test_run_dir_manifest(tmp_path: Path) -> None:
     with pytest.raises(SealError, match="already exists"):
         RunDir.create(tmp_path, "r1", "eval", "a: 2\n")
     assert (run.path / "config.yaml").read_text() == "a: 1\n"
+
+
+def test_generated_run_names_never_collide(tmp_path: Path, monkeypatch) -> None:
+    """Runs started in the same second (two `seal eval`s in a script) get `-2`, `-3`, not an
+    error; a name the user chose is still refused when taken."""
+    import time
+
+    monkeypatch.setattr(time, "strftime", lambda fmt: "20261129-120000")
+    paths = [RunDir.create(tmp_path, None, "eval-wordmath", f"a: {i}\n").path for i in range(3)]
+    assert [p.name for p in paths] == [
+        "eval-wordmath-20261129-120000", "eval-wordmath-20261129-120000-2",
+        "eval-wordmath-20261129-120000-3",
+    ]  # fmt: skip
+    assert [(p / "config.yaml").read_text() for p in paths] == ["a: 0\n", "a: 1\n", "a: 2\n"]
+    with pytest.raises(SealError, match="already exists"):
+        RunDir.create(tmp_path, "eval-wordmath-20261129-120000", "eval", "a: 9\n")

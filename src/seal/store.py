@@ -123,6 +123,13 @@ def count_rounds(stages: dict[str, Any]) -> int:
     return sum(bool(re.fullmatch(r"iter-\d+", k)) for k in stages)
 
 
+def _start(path: Path, kind: str, config_yaml: str) -> Path:
+    """A new run's ``config.yaml`` and an empty ``manifest.json`` in ``path``."""
+    atomic_write_text(path / "config.yaml", config_yaml)
+    atomic_write_json(path / "manifest.json", {"kind": kind, "stages": {}, "created": time.time()})
+    return path
+
+
 class RunDir:
     """``runs/<name>/``: ``config.yaml`` (what ran) and ``manifest.json`` (stages done)."""
 
@@ -137,8 +144,10 @@ class RunDir:
 
     @classmethod
     def _create(cls, root: Path, name: str | None, kind: str, config_yaml: str) -> Path:
-        name = check_run_name(name) if name else f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
-        path = Path(root) / name
+        if not name:  # a generated name is never refused: the next free suffix is taken
+            stem = f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+            return cls._claim(Path(root), stem, kind, config_yaml)
+        path = Path(root) / check_run_name(name)
         suffix = 1
         base = path
         while path.exists() and not (path / "manifest.json").exists() and any(path.iterdir()):
@@ -146,11 +155,21 @@ class RunDir:
             suffix += 1
         if (path / "manifest.json").exists():
             raise SealError(f"run directory {path} already exists; choose another --name")
-        atomic_write_text(path / "config.yaml", config_yaml)
-        atomic_write_json(
-            path / "manifest.json", {"kind": kind, "stages": {}, "created": time.time()}
-        )
-        return path
+        return _start(path, kind, config_yaml)
+
+    @classmethod
+    def _claim(cls, root: Path, stem: str, kind: str, config_yaml: str) -> Path:
+        """``root/stem``, or ``stem-2``, ``stem-3``... when taken (two runs started in the same
+        second); made with ``mkdir`` so two processes never get the same one."""
+        root.mkdir(parents=True, exist_ok=True)
+        for k in range(1, 10_000):
+            path = root / (stem if k == 1 else f"{stem}-{k}")
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            return _start(path, kind, config_yaml)
+        raise SealError(f"no free run name {stem}-N in {root}; give --name")
 
     @property
     def manifest(self) -> dict[str, Any]:
