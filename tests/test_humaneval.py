@@ -68,7 +68,7 @@ def test_seal_score_rejects_unknown_ids_and_bad_lines(seal_cli, tmp_path: Path) 
     args = ["score", "--task", "humaneval", "--completions", str(bad)]
     code, _, err = seal_cli(*args, "--output", str(tmp_path / "o.json"))
     assert code == 2
-    assert f"{bad}:2: unknown task_id 'Nope/1'" in err
+    assert f"{bad}:2: unknown task_id 'Nope/1'" in err and "ids like 'HumanEval/0'" in err
     assert not (tmp_path / "o.json").exists()
     bad.write_text("not json\n")
     code, _, err = seal_cli(*args, "--output", str(tmp_path / "o.json"))

@@ -48,8 +48,11 @@ def score_completions(
     rows = []
     for lineno, row in iter_jsonl(completions, required=("task_id", "completion")):
         if row["task_id"] not in problems:
+            like = ", ".join(repr(k) for k in list(problems)[:2])
+            source = data if data is not None else f"{task_name}'s {split} split"
             raise SealError(
-                f"{completions}:{lineno}: unknown task_id {row['task_id']!r} for {task_name}"
+                f"{completions}:{lineno}: unknown task_id {row['task_id']!r} for {task_name} "
+                f"({source} has ids like {like})"
             )
         if not isinstance(row["completion"], str):
             raise SealError(f"{completions}:{lineno}: completion must be a string")
