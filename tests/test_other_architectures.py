@@ -70,3 +70,19 @@ def test_adapters_attach_without_warnings(model_dir: Path) -> None:
     model.set_adapter("critic")
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable and all(".critic." in n for n in trainable)
+
+
+def test_weights_that_do_not_fit_the_named_architecture_are_refused(
+    tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    """A config.json naming another architecture than the weights were saved from: one line,
+    not transformers' warnings followed by an evaluation of random weights."""
+    import shutil
+
+    bad = tmp_path / "relabelled"
+    shutil.copytree(resolve_model_path("tiny"), bad)
+    config = json.loads((bad / "config.json").read_text())
+    config |= {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_positions": 512}
+    (bad / "config.json").write_text(json.dumps(config))
+    code, _, err = seal_cli("eval", "--model", str(bad), "--limit", "1", "--device", "cpu")
+    one_line_error(code, err, f"cannot load model {bad}", "GPT2LMHeadModel", "weights missing")

@@ -178,11 +178,18 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     dtype = resolve_dtype(cfg.dtype, device, path)
     tokenizer = load_tokenizer(cfg.name)
     try:
-        model = AutoModelForCausalLM.from_pretrained(
-            path, dtype=dtype, **hub_kwargs(cfg.name, path)
+        model, info = AutoModelForCausalLM.from_pretrained(
+            path, dtype=dtype, output_loading_info=True, **hub_kwargs(cfg.name, path)
         )
     except Exception as err:  # noqa: BLE001 - any loader failure is a bad model
         raise SealError(f"cannot load model {cfg.name}: {_first_line(err)}") from None
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:  # transformers would warn and run on random weights: nothing to measure
+        raise SealError(
+            f"cannot load model {cfg.name}: its weights do not fit the architecture its "
+            f"config.json names ({type(model).__name__}: {len(missing)} weights missing, "
+            f"e.g. {missing[0]}); check model_type and architectures there"
+        )
     model.to(device)
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, name=cfg.name, device=device)
