@@ -59,8 +59,10 @@ def test_seal_run_on_gsm8k_rows(tmp_path: Path, seal_cli, monkeypatch) -> None:
         "run.replay": 1,
     }  # fmt: skip
     args = [x for k, v in sets.items() for x in ("--set", f"{k}={v}")]
+    # zero shots: the embedded model knows wordmath's prompt, not a GSM8K example before it
     code, out, err = seal_cli("run", "--task", "gsm8k", "--data", "train.jsonl", "--test-data",
-                              "test.jsonl", "--name", "g", "--device", "cpu", *args)  # fmt: skip
+                              "test.jsonl", "--shots", "0", "--name", "g", "--device", "cpu",
+                              *args)  # fmt: skip
     assert code == 0, err
     run = tmp_path / "runs" / "g"
     summary = json.loads((run / "summary.json").read_text())
@@ -98,3 +100,42 @@ def test_critic_train_reads_the_same_carved_pool(
     cfg = cfg.model_copy(update={"eval": cfg.eval.model_copy(update={"task": "gsm8k"})})
     pool = [p.question for p in run_task(cfg).problems("pool", 5)]
     assert [p.question for p in critic_task(cfg, train).problems("pool", 5)] == pool
+
+
+def test_a_benchmark_is_prompted_with_its_shots_everywhere(tmp_path, make_toy_config) -> None:
+    """The run's task carries the benchmark's shots (gsm8k: 5, as `seal eval`), taken from the
+    train rows given, in every prompt the loop makes; `run.shots=0` for none; wordmath
+    (0 shots) is the task itself."""
+    from seal.critic.service import critic_task
+
+    train = _gsm8k_rows(tmp_path / "train.jsonl", "train", 400)
+    test = _gsm8k_rows(tmp_path / "test.jsonl", "test", 20)
+    first = [json.loads(line)["question"] for line in train.read_text().splitlines()[:6]]
+    task = run_task(_config(tmp_path, make_toy_config, data=train, test_data=test))
+    for split in ("pool", "test"):
+        p = task.problems(split, 1)[0]
+        prompt = task.prompt(p)
+        assert prompt.startswith(f"Question: {first[0]}\nAnswer:")
+        assert prompt.endswith(f"\n\nQuestion: {p.question}\nAnswer:")
+        shots = prompt.removesuffix(f"Question: {p.question}\nAnswer:")
+        assert all(q in shots for q in first[:5]) and first[5] not in shots
+    bare = run_task(_config(tmp_path, make_toy_config, data=train, test_data=test, shots=0))
+    p = bare.problems("pool", 1)[0]
+    assert bare.prompt(p) == f"Question: {p.question}\nAnswer:"
+    cfg = make_toy_config(tmp_path)
+    assert run_task(cfg).prompt(p) == get_task("wordmath").prompt(p)  # wordmath: no shots
+    critic = critic_task(cfg.model_copy(update={"eval": cfg.eval.model_copy(
+        update={"task": "gsm8k"})}), train)  # fmt: skip
+    assert critic.prompt(critic.problems("pool", 1)[0]).startswith(f"Question: {first[0]}")
+
+
+def test_shots_a_task_cannot_give_are_refused_before_the_model(
+    tmp_path: Path, seal_cli, one_line_error, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    train = _gsm8k_rows(tmp_path / "train.jsonl", "train", 400)
+    test = _gsm8k_rows(tmp_path / "test.jsonl", "test", 8)
+    files = ["--data", str(train), "--test-data", str(test)]
+    code, out, err = seal_cli("run", "--task", "gsm8k_cot", *files, "--shots", "9")
+    one_line_error(code, err, "gsm8k_cot has 8 chain-of-thought exemplars", "not 9")
+    assert "run directory" not in out and not (tmp_path / "runs").exists()

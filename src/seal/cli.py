@@ -556,6 +556,10 @@ def run_cmd(
     test_data: Annotated[
         Path | None, typer.Option(help="A benchmark's test rows from this file.")
     ] = None,
+    shots: Annotated[
+        int | None,
+        typer.Option(help="Worked examples before every prompt (default: the task's, as eval)."),
+    ] = None,
     preset: Annotated[str, typer.Option(help="tiny-cpu (default) or paper.")] = "tiny-cpu",
     iterations: Annotated[int | None, typer.Option()] = None,
     samples: Annotated[int | None, typer.Option(help="N: candidates per prompt.")] = None,
@@ -597,6 +601,7 @@ def run_cmd(
         "run.task": task,
         "run.data": None if data is None else data.resolve(),
         "run.test_data": None if test_data is None else test_data.resolve(),
+        "run.shots": shots,
         "run.iterations": iterations,
         "run.samples": samples,
         "run.top_k": top_k,

@@ -280,6 +280,10 @@ class RunConfig(_Section):
     of the hub (``seal run --data``)."""
     test_data: Path | None = None
     """A benchmark's test rows from this file instead of the hub (``--test-data``)."""
+    shots: int | None = Field(None, ge=0, le=256)
+    """Worked examples before every prompt of the run (critic pool, candidates, fine-tuning,
+    validation, test); null: the task's default, as ``seal eval`` uses (wordmath 0, gsm8k 5,
+    gsm8k_cot 8), so the run's base test is ``seal eval``'s number for the model."""
     iterations: int = Field(12, ge=1)
     """At most this many sample-select-train rounds (``patience`` stops earlier). On the
     embedded model the loop keeps climbing long after 5 rounds: as the policy solves more

@@ -20,12 +20,14 @@ from seal.generation.hf import HFSampler
 from seal.models import load_model
 from seal.store import atomic_write_json, atomic_write_text
 from seal.tasks.carved import trainable_task
+from seal.tasks.shots import with_shots
 
 
 def critic_task(cfg: SealConfig, data: Path | None = None):
     """The task whose pool problems the critic judges (a benchmark's pool is carved from its
-    train split, or from the train rows in ``data``: ``seal.tasks.carved``)."""
-    return trainable_task(cfg.eval.task, cfg.eval.levels, data)
+    train split, or from the train rows in ``data``: ``seal.tasks.carved``), prompted with
+    ``eval.shots`` examples (the task's default when null), as ``seal eval`` prompts it."""
+    return with_shots(trainable_task(cfg.eval.task, cfg.eval.levels, data), cfg.eval.shots)
 
 
 def train_and_save(

@@ -11,11 +11,12 @@ from seal.errors import SealError
 from seal.tasks import get_task
 from seal.tasks.base import Task
 from seal.tasks.carved import LOOP_SPLITS, check_splits, trainable_task
+from seal.tasks.shots import with_shots
 
 
 def run_task(cfg: SealConfig) -> Task:
     r = cfg.run
-    return trainable_task(r.task, cfg.eval.levels, r.data, r.test_data)
+    return with_shots(trainable_task(r.task, cfg.eval.levels, r.data, r.test_data), r.shots)
 
 
 def check_run_task(
@@ -42,4 +43,5 @@ def check_run_task(
         get_task("wordmath", levels=r.train_levels)
         return task
     check_splits(task, LOOP_SPLITS, r.data, r.test_data)
+    task.prompt(task.problems("pool", 1)[0])  # its shots: read, and allowed by the task
     return task

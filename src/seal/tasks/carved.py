@@ -80,7 +80,7 @@ def trainable_task(
                 "tasks such as gsm8k_cot"
             )
         return get_task("wordmath", levels=levels)
-    task = get_task(name, data=data)
+    task = get_task(name, data=data, fewshot_data=data)  # shots from the same train rows
     if getattr(task, "kind", "generate") != "generate":
         raise SealError(
             f"self-training samples and judges written solutions; {name} is multiple choice, "

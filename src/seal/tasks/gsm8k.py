@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seal.errors import SealError
 from seal.tasks import register
 from seal.tasks.answers import extract_answer
 from seal.tasks.base import Problem
@@ -112,6 +113,11 @@ class GSM8K:
         if k == 0:  # zero shots need no train split (and no hub)
             return []
         if self.cot:
+            if k > len(COT_EXEMPLARS):
+                raise SealError(
+                    f"gsm8k_cot has {len(COT_EXEMPLARS)} chain-of-thought exemplars (lm-eval's); "
+                    f"use --shots {len(COT_EXEMPLARS)} or fewer, not {k}"
+                )
             return COT_EXEMPLARS[:k]
         if self._train is None:
             self._train = load_rows(
