@@ -81,7 +81,7 @@ def test_eval_writes_run_dir_and_json(tmp_path: Path, run, capsys, monkeypatch) 
         (["--set", "sampling.top_p=abc"], ["sampling.top_p"]),
         (["--set", "sampling.temprature=1"], ["sampling.temprature", "temperature"]),
         (["--set", "eval.shots=true"], ["eval.shots", "not true/false"]),
-        (["--shots", "100000"], ["eval.shots", "256"]),  # was 40 s of prompt building
+        (["--shots", "100000"], ["--shots", "at most 256"]),  # was 40 s of prompt building
         (["--task", "wordmath,wordmath"], ["--task", "wordmath", "more than once"]),
         (["--log-samples"], ["--log-samples", "give --output"]),
         (["--critic", "."], ["--critic", "without --search", "unused"]),
