@@ -7,6 +7,7 @@ Transformers and lm-evaluation-harness (``peft=DIR``) load them.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import tempfile
@@ -49,7 +50,7 @@ def with_adapters(
     """Wrap ``base`` with fresh ``policy`` and ``critic`` adapters (policy active)."""
     cfg = lora_config(r, alpha, dropout, base)
     model = get_peft_model(base, cfg, adapter_name="policy")
-    model.add_adapter("critic", lora_config(r, alpha, dropout, base))
+    model.add_adapter("critic", copy.deepcopy(cfg))  # PEFT fills in a config it is given
     model.set_adapter("policy")
     return model
 

@@ -177,12 +177,16 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device, path)
     tokenizer = load_tokenizer(cfg.name)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # its load report of missing weights: seal's line below
     try:
         model, info = AutoModelForCausalLM.from_pretrained(
             path, dtype=dtype, output_loading_info=True, **hub_kwargs(cfg.name, path)
         )
     except Exception as err:  # noqa: BLE001 - any loader failure is a bad model
         raise SealError(f"cannot load model {cfg.name}: {_first_line(err)}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
     missing = sorted(info.get("missing_keys") or [])
     if missing:  # transformers would warn and run on random weights: nothing to measure
         raise SealError(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from seal import distributed
+from seal.errors import SealError
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,41 @@ class Completion:
 @runtime_checkable
 class Sampler(Protocol):
     def sample(
-        self, prompts: list[str], params: SamplingParams, quiet: bool = False
+        self,
+        prompts: list[str],
+        params: SamplingParams,
+        quiet: bool = False,
+        keys: list[int] | None = None,
     ) -> list[list[Completion]]:
-        """``params.n`` completions for each prompt, in prompt order."""
+        """``params.n`` completions for each prompt, in prompt order; sample ``j`` of prompt
+        ``i`` draws from a stream seeded by ``(params.seed, keys[i], j)``."""
         ...
+
+
+Shard = Callable[[list[str], SamplingParams, bool, list[int]], list[list[Completion]]]
+"""A backend's sampling of some prompts: (prompts, params, quiet, keys) -> completions."""
+
+
+def sample_sharded(
+    sample: Shard,
+    prompts: list[str],
+    params: SamplingParams,
+    quiet: bool,
+    keys: list[int] | None,
+) -> list[list[Completion]]:
+    """``sample`` over ``prompts``; ``keys`` default to the prompts' positions, so a prompt
+    draws the same samples wherever it stands. Launched distributed, each rank samples its
+    share of the prompts (rank 0 alone shows progress) and all get every result: the same
+    candidates as one process."""
+    keys = list(range(len(prompts))) if keys is None else keys
+    if len(keys) != len(prompts):
+        raise SealError(f"{len(keys)} sampling keys for {len(prompts)} prompts")
+    return distributed.map_sharded(
+        lambda idx: sample(
+            [prompts[i] for i in idx],
+            params,
+            quiet or not distributed.is_main(),
+            [keys[i] for i in idx],
+        ),
+        len(prompts),
+    )

@@ -24,9 +24,8 @@ import torch
 import torch.nn.functional as F
 from transformers import Cache, PreTrainedModel, PreTrainedTokenizerBase
 
-from seal import distributed
 from seal.errors import SealError
-from seal.generation.base import Completion, SamplingParams
+from seal.generation.base import Completion, SamplingParams, sample_sharded
 from seal.generation.kv_cache import can_merge, concat_right_aligned, new_cache
 from seal.progress import progress_bar
 
@@ -192,22 +191,8 @@ class HFSampler:
         quiet: bool = False,
         keys: list[int] | None = None,
     ) -> list[list[Completion]]:
-        """``params.n`` completions per prompt. Sample ``j`` of prompt ``i`` draws from a
-        stream seeded by ``(params.seed, keys[i], j)`` (``keys`` defaults to the prompts'
-        positions). Launched distributed, each rank samples its share of the prompts and
-        all get every result: the same candidates as one process."""
-        keys = list(range(len(prompts))) if keys is None else keys
-        if len(keys) != len(prompts):
-            raise SealError(f"{len(keys)} sampling keys for {len(prompts)} prompts")
-        return distributed.map_sharded(
-            lambda idx: self._sample(
-                [prompts[i] for i in idx],
-                params,
-                quiet or not distributed.is_main(),
-                [keys[i] for i in idx],
-            ),
-            len(prompts),
-        )
+        """``params.n`` completions per prompt, the same as one process (``sample_sharded``)."""
+        return sample_sharded(self._sample, prompts, params, quiet, keys)
 
     @torch.inference_mode()
     def _sample(

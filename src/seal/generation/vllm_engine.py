@@ -33,7 +33,7 @@ from seal import distributed
 from seal.adapters import save_adapter
 from seal.config import SealConfig
 from seal.errors import SealError
-from seal.generation.base import Completion, SamplingParams
+from seal.generation.base import Completion, SamplingParams, sample_sharded
 from seal.generation.hf import row_seed
 
 VLLM_PIN = "vllm==0.33.0"
@@ -155,13 +155,7 @@ class VLLMSampler:
         quiet: bool = False,
         keys: list[int] | None = None,
     ) -> list[list[Completion]]:
-        keys = list(range(len(prompts))) if keys is None else keys
-        return distributed.map_sharded(
-            lambda idx: self._sample(
-                [prompts[i] for i in idx], params, quiet, [keys[i] for i in idx]
-            ),
-            len(prompts),
-        )
+        return sample_sharded(self._sample, prompts, params, quiet, keys)
 
     def _sample(
         self, prompts: list[str], params: SamplingParams, quiet: bool, keys: list[int]

@@ -68,3 +68,16 @@ class ChoiceTask(Protocol):
     def gold(self, problem: Problem) -> int:
         """Index of the right choice."""
         ...
+
+
+class TaskView:
+    """A task seen differently in one respect (its splits, its shots): a subclass overrides
+    that, and every other attribute is the wrapped task's own."""
+
+    def __init__(self, task: Task):
+        self._task = task
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not yet set (a copy or unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self._task, name)

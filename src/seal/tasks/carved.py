@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
 from seal.errors import SealError
 from seal.tasks import get_task
-from seal.tasks.base import Problem, Task
+from seal.tasks.base import Problem, Task, TaskView
 from seal.tasks.hub import take
 
 LOOP_SPLITS = ("train", "pool", "validation", "test")
@@ -32,7 +31,7 @@ def _bucket(question: str) -> int:
     return int.from_bytes(hashlib.sha256(question.encode("utf-8")).digest()[:8], "big") % BUCKETS
 
 
-class CarvedSplits:
+class CarvedSplits(TaskView):
     """A task seen through the loop's splits: ``pool`` and ``validation`` are 5% each of
     its train split (by question hash), ``train`` the rest, ``test`` its own evaluation
     split. Everything else (prompt, stop, extract, verify) is the task's own."""
@@ -40,18 +39,14 @@ class CarvedSplits:
     splits = LOOP_SPLITS
 
     def __init__(self, train: Task, test: Task):
-        self._train, self._test = train, test
+        super().__init__(train)
+        self._test = test
         self.test_split = test.default_split
         self._rows: list[Problem] | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # not yet set (a copy or unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self._train, name)
-
     def _train_rows(self) -> list[Problem]:
         if self._rows is None:
-            self._rows = self._train.problems("train", None)
+            self._rows = self._task.problems("train", None)
         return self._rows
 
     def problems(self, split: str, limit: int | None = None) -> list[Problem]:

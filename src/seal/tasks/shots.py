@@ -9,22 +9,16 @@ them, and the run's base test is the number ``seal eval`` reports for the same m
 
 from __future__ import annotations
 
-from typing import Any
-
-from seal.tasks.base import Problem, Task
+from seal.tasks.base import Problem, Task, TaskView
 
 
-class WithShots:
+class WithShots(TaskView):
     """``task`` whose ``prompt`` carries ``shots`` worked examples unless asked for others;
     everything else is the task's own."""
 
     def __init__(self, task: Task, shots: int):
-        self._task, self.shots = task, shots
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # not yet set (a copy or unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self._task, name)
+        super().__init__(task)
+        self.shots = shots
 
     def prompt(self, problem: Problem, shots: int = 0) -> str:
         return self._task.prompt(problem, shots or self.shots)
