@@ -115,6 +115,27 @@ def test_bad_rows_name_file_and_line(tmp_path: Path) -> None:
         get_task("mmlu", data=bad).problems("test")
 
 
+def test_a_hub_split_that_cannot_load_says_what_to_give_instead(monkeypatch) -> None:
+    """Offline: the rows asked for are named, and so is the file (or flag) that replaces
+    them: --data for the problems, --fewshot-data or --shots 0 for the worked examples."""
+    import datasets
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'openai/gsm8k' on the Hub")
+
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)
+    with pytest.raises(SealError, match=r"split 'test' from the hub.*--data FILE"):
+        get_task("gsm8k").problems("test")
+    gsm8k = get_task("gsm8k", data=FIX / "gsm8k.jsonl")
+    problem = gsm8k.problems("test")[0]
+    assert gsm8k.prompt(problem, shots=0).startswith("Question: Tom")  # no shots: no hub
+    with pytest.raises(SealError, match=r"5 worked examples come from its train split.*--shots 0"):
+        gsm8k.prompt(problem, shots=5)
+    mmlu = get_task("mmlu", data=FIX / "mmlu.jsonl")
+    with pytest.raises(SealError, match=r"mmlu's 1 worked examples come from its dev split"):
+        mmlu.prompt(mmlu.problems("test")[0], shots=1)
+
+
 def test_parquet_data(tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq

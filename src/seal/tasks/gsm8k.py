@@ -20,7 +20,7 @@ from seal.tasks import register
 from seal.tasks.answers import extract_answer
 from seal.tasks.base import Problem
 from seal.tasks.harness import exact_match, regex_extract
-from seal.tasks.hub import load_rows, take
+from seal.tasks.hub import load_rows, shots_instead, take
 
 HUB_ID, CONFIG = "openai/gsm8k", "main"
 IGNORE = (",", r"\$", "(?s).*#### ", r"\.$")
@@ -121,7 +121,12 @@ class GSM8K:
             return COT_EXEMPLARS[:k]
         if self._train is None:
             self._train = load_rows(
-                HUB_ID, CONFIG, "train", ("question", "answer"), self.fewshot_data
+                HUB_ID,
+                CONFIG,
+                "train",
+                ("question", "answer"),
+                self.fewshot_data,
+                shots_instead(self.name, k, "train"),
             )
         return [(r["question"], r["answer"]) for r in self._train[:k]]
 

@@ -16,6 +16,19 @@ from typing import Any
 from seal.data import check_file, iter_jsonl
 from seal.errors import SealError
 
+FILE_INSTEAD = (
+    "give the rows as a file instead (--data FILE, JSONL or Parquet in the hub's schema; "
+    "`seal run --test-data` for a run's test rows)"
+)
+
+
+def shots_instead(task: str, shots: int, split: str) -> str:
+    """What to give when the split a task's worked examples come from cannot be loaded."""
+    return (
+        f"{task}'s {shots} worked examples come from its {split} split: give that split as a "
+        "file (--fewshot-data FILE, JSONL or Parquet in the hub's schema), --shots 0,"
+    )
+
 
 def _read_parquet(path: Path) -> list[dict[str, Any]]:
     try:
@@ -55,8 +68,10 @@ def load_rows(
     split: str,
     required: tuple[str, ...],
     path: Path | None = None,
+    instead: str = FILE_INSTEAD,
 ) -> list[dict[str, Any]]:
-    """Rows of ``split`` of ``hub_id`` (``config``), or of the file at ``path``."""
+    """Rows of ``split`` of ``hub_id`` (``config``), or of the file at ``path``; ``instead``
+    ends a hub failure's message with what to give in its place."""
     if path is not None:
         return read_rows(path, required)
     from seal.offline import offline_reason
@@ -78,9 +93,7 @@ def load_rows(
             + (f" ({config})" if config else "")
             + f" split {split!r} from the hub"
             + (f" (offline: {offline})" if offline else "")
-            + f": {first[:200]}; give the rows as a file instead (--data FILE, JSONL or"
-            " Parquet in the hub's schema; `seal run --test-data` for a run's test rows) or"
-            " fill the hub cache where the hub is reachable"
+            + f": {first[:200]}; {instead} or fill the hub cache where the hub is reachable"
         ) from None
     rows = [dict(r) for r in ds]
     for i, row in enumerate(rows, start=1):

@@ -20,7 +20,7 @@ from pathlib import Path
 from seal.errors import SealError
 from seal.tasks import register
 from seal.tasks.base import Problem
-from seal.tasks.hub import load_rows, take
+from seal.tasks.hub import FILE_INSTEAD, load_rows, shots_instead, take
 
 HUB_ID = "cais/mmlu"
 LETTERS = "ABCD"
@@ -132,7 +132,9 @@ class MMLU:
         self.data, self.fewshot_data = data, fewshot_data
         self._dev: dict[str, list[dict]] | None = None
 
-    def _rows(self, split: str, path: Path | None) -> dict[str, list[dict]]:
+    def _rows(
+        self, split: str, path: Path | None, instead: str = FILE_INSTEAD
+    ) -> dict[str, list[dict]]:
         by_subject: dict[str, list[dict]] = defaultdict(list)
         if path is not None:
             for i, r in enumerate(load_rows(HUB_ID, None, split, FIELDS, path), start=1):
@@ -144,7 +146,7 @@ class MMLU:
                 by_subject[r["subject"]].append(r)
         else:
             for s in self.subjects:
-                by_subject[s] = load_rows(HUB_ID, s, split, FIELDS)
+                by_subject[s] = load_rows(HUB_ID, s, split, FIELDS, None, instead)
         return by_subject
 
     def problems(self, split: str, limit: int | None = None) -> list[Problem]:
@@ -174,7 +176,9 @@ class MMLU:
         parts = []
         if shots:
             if self._dev is None:
-                self._dev = self._rows("dev", self.fewshot_data)
+                self._dev = self._rows(
+                    "dev", self.fewshot_data, shots_instead("mmlu", shots, "dev")
+                )
             dev = self._dev.get(subject, [])
             if len(dev) < shots:
                 raise SealError(
