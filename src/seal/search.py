@@ -101,7 +101,10 @@ NEEDS_CRITIC = ("best-of-n", "tot", "tot-dfs")
 def require_critic(method: str, critic_dir: object) -> None:
     """One line, before any model loads, when a search that needs a critic has none."""
     if method in NEEDS_CRITIC and critic_dir is None:
-        raise SealError(f"--search {method} needs --critic DIR (from seal critic train)")
+        raise SealError(
+            f"--search {method} needs --critic DIR (from `seal critic train`, or a run's "
+            "RUN/iter-N/critic); --search greedy or majority needs none"
+        )
 
 
 def require_generated(method: str, task: object) -> None:
