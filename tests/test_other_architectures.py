@@ -5,6 +5,7 @@ embedded model's tokenizer. `seal eval` runs on them and both adapters attach cl
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import warnings
@@ -22,15 +23,18 @@ from transformers import (
 )
 
 from seal.adapters import with_adapters
+from seal.batching import fit_context
+from seal.improve.finetune import sft
+from seal.improve.grpo import grpo_update
 from seal.models import resolve_model_path
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
 
-def _model(kind: str, vocab: int, bos: int, eos: int) -> PreTrainedModel:
+def _model(kind: str, vocab: int, bos: int, eos: int, positions: int = 512) -> PreTrainedModel:
     torch.manual_seed(0)
     if kind == "gpt2":
-        cfg = GPT2Config(n_positions=512, n_embd=64, n_layer=2, n_head=2)
+        cfg = GPT2Config(n_positions=positions, n_embd=64, n_layer=2, n_head=2)
         cfg.update({"vocab_size": vocab, "bos_token_id": bos, "eos_token_id": eos})
         return GPT2LMHeadModel(cfg)
     cfg = Qwen2Config(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
@@ -92,3 +96,25 @@ def test_weights_that_do_not_fit_the_named_architecture_are_refused(
     one_line_error(
         done.returncode, done.stderr, f"cannot load model {bad}", "GPT2LMHeadModel", "missing"
     )
+
+
+def test_an_example_longer_than_the_context_is_cut_at_the_prompt_start() -> None:
+    prompt, completion = list(range(10)), [20, 21, 22]
+    assert fit_context(prompt, completion, 13) == (prompt, completion)
+    assert fit_context(prompt, completion, 8) == ([5, 6, 7, 8, 9], completion)
+    assert fit_context([1, 2], list(range(10)), 5) == ([2], [0, 1, 2, 3])
+
+
+def test_fine_tuning_past_a_short_context_trains_instead_of_failing() -> None:
+    """GPT-2's positions are learned: a few-shot prompt plus a reference solution longer than
+    ``n_positions`` was an IndexError in the middle of a run. ``sft`` and ``grpo_update`` cut
+    the prompt's start and train."""
+    tok = AutoTokenizer.from_pretrained(resolve_model_path("tiny"))
+    model = _model("gpt2", len(tok), tok.bos_token_id, tok.eos_token_id, positions=40)
+    prompt = "Tom has 3 apples and buys 4 more. " * 8
+    assert len(tok(prompt)["input_ids"]) > 80
+    losses = sft(model, tok, [(prompt, " 3 + 4 = 7\n#### 7")] * 2, epochs=1, quiet=True)
+    assert len(losses) == 1 and math.isfinite(losses[0])
+    peft = with_adapters(model)
+    stats = grpo_update(peft, tok, [prompt], [["#### 7", "#### 8"]], [[1.0, 0.0]], quiet=True)
+    assert stats["trained"] == 2 and math.isfinite(stats["loss"])

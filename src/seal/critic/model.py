@@ -16,7 +16,7 @@ from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
 
 from seal import distributed
-from seal.batching import bucket_width
+from seal.batching import bucket_width, model_context
 from seal.critic.prompt import Labels, judge_prompt, label_tokens, step_prompt
 from seal.progress import progress_bar
 
@@ -60,7 +60,7 @@ class Critic:
         self.bf16 = bf16
         """Training autocast mode (``seal.precision``): auto, on or off."""
         self.labels: Labels = label_tokens(tokenizer)
-        self.context = getattr(model.config, "max_position_embeddings", None) or 4096
+        self.context = model_context(model, 4096)
         self.judge: Callable[[list[str]], list[Verdict]] | None = None
         """Scores judge prompts elsewhere when set (the vLLM backend); training and step
         critique's gradients always use the model here."""

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from transformers import Cache, PreTrainedModel, PreTrainedTokenizerBase
 
+from seal.batching import model_context
 from seal.errors import SealError
 from seal.generation.base import Completion, SamplingParams, sample_sharded
 from seal.generation.kv_cache import can_merge, concat_right_aligned, new_cache
@@ -159,7 +160,7 @@ class HFSampler:
         if tokenizer.eos_token_id is not None:
             eos_ids.add(tokenizer.eos_token_id)
         self.eos_ids = eos_ids
-        self.context = getattr(model.config, "max_position_embeddings", None) or 10**9
+        self.context = model_context(model)
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         # transformers 5.2x renamed ``past_key_values`` to ``cache``; accept both.
         params = inspect.signature(base.forward).parameters

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from seal.batching import model_context
 from seal.errors import SealError
 from seal.progress import progress_bar
 
@@ -46,7 +47,7 @@ def loglikelihood(
 ) -> list[LogLikelihood]:
     """Score every ``(context, continuation)`` pair."""
     device = next(model.parameters()).device
-    limit = getattr(model.config, "max_position_embeddings", None) or 10**9
+    limit = model_context(model)
     encoded = []
     for i, (ctx, cont) in enumerate(requests):
         c, x = encode_pair(tokenizer, ctx, cont)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from seal import distributed
-from seal.batching import completion_batch
+from seal.batching import completion_batch, fit_context, model_context
 from seal.precision import clip_or_stop, train_autocast
 from seal.progress import progress_bar
 
@@ -75,7 +75,7 @@ def accumulate_grads(
     device = next(model.parameters()).device
     loss_sum = 0.0
     for part in micro_batches(batch, micro_batch):
-        ids, mask, labels = completion_batch(part, pad)
+        ids, mask, labels = completion_batch(part, pad, limit=model_context(model))
         with train_autocast(device, bf16):
             summed = token_loss_sum(model, ids.to(device), mask.to(device), labels.to(device))
         (summed / n_tok).backward()
@@ -107,11 +107,11 @@ def sft(
     torch.manual_seed(seed)
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    encoded = []
+    encoded, context = [], model_context(model)
     for prompt, completion in pairs:
         p = tokenizer(prompt, add_special_tokens=True)["input_ids"]
         c = tokenizer(completion, add_special_tokens=False)["input_ids"] + [eos]
-        encoded.append((p, c))
+        encoded.append(fit_context(p, c, context))  # a long prompt + reference solution
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     n_batches = (len(encoded) + batch_size - 1) // batch_size

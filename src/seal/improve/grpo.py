@@ -31,7 +31,7 @@ from peft import PeftModel
 from transformers import PreTrainedTokenizerBase
 
 from seal import distributed
-from seal.batching import completion_batch
+from seal.batching import completion_batch, fit_context, model_context
 from seal.errors import SealError
 from seal.precision import clip_or_stop, train_autocast
 from seal.progress import progress_bar
@@ -88,13 +88,13 @@ def grpo_update(
     advantages = group_advantages(rewards)
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    items = []  # (prompt ids, completion ids, advantage)
+    items, context = [], model_context(model)  # (prompt ids, completion ids, advantage)
     for prompt, comps, advs in zip(prompts, completions, advantages, strict=True):
         p = tokenizer(prompt, add_special_tokens=True)["input_ids"]
         for text, a in zip(comps, advs, strict=True):
             if a != 0.0:
                 c = tokenizer(" " + text.lstrip(), add_special_tokens=False)["input_ids"] + [eos]
-                items.append((p, c, a))
+                items.append((*fit_context(p, c, context), a))
     stats = {"groups": len(prompts), "trained": len(items)}
     if not items:
         return stats | {"loss": 0.0, "kl": 0.0, "entropy": 0.0, "clipped": 0.0}
@@ -110,7 +110,8 @@ def grpo_update(
     batches = [distributed.split(batch) for batch in batches]  # this rank's share
 
     def tensors(batch: list[int]):
-        ids, mask, labels = completion_batch([(items[i][0], items[i][1]) for i in batch], pad)
+        pairs = [(items[i][0], items[i][1]) for i in batch]
+        ids, mask, labels = completion_batch(pairs, pad, limit=context)
         adv = torch.tensor([items[i][2] for i in batch], dtype=torch.float32)
         return ids.to(device), mask.to(device), labels.to(device), adv.to(device)
 
