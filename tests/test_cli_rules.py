@@ -303,6 +303,37 @@ def test_a_manifest_pid_that_is_no_owner_is_not_running(pid: object, tmp_path: P
     assert run_status(run)["status"] != "running"
 
 
+def test_a_run_another_live_process_works_on_is_not_resumed(
+    tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    """Two writers would interleave a run's files: `--resume` of a run whose owner is alive
+    (its pid, started when the owner did) is one line; a later process given a dead owner's
+    pid, or one on another host, is not the owner."""
+    import socket
+    import subprocess
+
+    from seal.report import run_status
+    from seal.store import _started, owner_alive
+
+    run = _run_dir(tmp_path / "r", {"critic": {}}, {})
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        pid = sleeper.pid
+        owner = {"pid": pid, "host": socket.gethostname(), "started": _started(pid)}
+        manifest = {"kind": "run", "stages": {"critic": {}}, "owner": owner}
+        (run / "manifest.json").write_text(json.dumps(manifest))
+        code, _, err = seal_cli("run", "--resume", str(run))
+        one_line_error(code, err, f"{run} is being run by process {pid}", f"kill {pid}")
+        assert run_status(run)["status"] == "running"
+        assert not owner_alive(owner | {"host": "elsewhere"})
+        if owner["started"] is not None:  # where /proc tells when a process started
+            assert not owner_alive(owner | {"started": owner["started"] + 1})
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert not owner_alive(owner) and run_status(run)["status"] == "resumable"
+
+
 def test_short_help_and_version(seal_cli) -> None:
     from seal import __version__
 

@@ -592,7 +592,7 @@ def run_cmd(
     from seal.improve.settings import check_settings
     from seal.improve.splits import check_run_task
     from seal.report_table import seed_table
-    from seal.store import RunDir
+    from seal.store import RunDir, check_not_running
     from seal.validate import check_run_dir
 
     flags = {
@@ -619,7 +619,9 @@ def run_cmd(
         if name is not None or preset != "tiny-cpu":
             raise SealError("--resume continues a run as it was made; drop --name / --preset")
         _inputs_exist({"--resume": resume})
-        check_run_dir(resume)
+        manifest = check_run_dir(resume)
+        if distributed.is_main():  # the other ranks would find rank 0 once it owns the run
+            check_not_running(resume, manifest)
         stored = load_config(resume / "config.yaml")
         given = _given(flags)
         cfg, run, fresh = stored, RunDir(resume), False

@@ -15,7 +15,6 @@ import html
 import io
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from seal.store import (
     atomic_write_bytes,
     atomic_write_text,
     count_rounds,
+    owner_alive,
     read_json_object,
 )
 
@@ -90,16 +90,7 @@ def run_status(run: Path) -> dict[str, Any]:
     stages = manifest.get("stages", {})
     summary = _read(run / "summary.json")
     eval_json = _read(run / "eval.json")
-    owner = manifest.get("owner") if isinstance(manifest.get("owner"), dict) else {}
-    alive = False
-    pid = owner.get("pid")
-    # a real owner: a positive pid other than init's (kill(-1 / 0, 0) asks about many)
-    if owner.get("host") == socket.gethostname() and type(pid) is int and pid > 1:
-        try:
-            os.kill(pid, 0)
-            alive = True
-        except (ProcessLookupError, PermissionError, ValueError, TypeError, OverflowError):
-            alive = False
+    alive = owner_alive(manifest.get("owner"))
     if summary is not None:
         status = "done"
         head = (

@@ -189,7 +189,7 @@ class RunDir:
 
         def own() -> None:
             manifest = self.manifest
-            manifest["owner"] = {"pid": os.getpid(), "host": socket.gethostname()}
+            manifest["owner"] = owner_record()
             atomic_write_json(self.path / "manifest.json", manifest)
 
         distributed.on_main(own)
@@ -229,3 +229,50 @@ class RunDir:
             return kept
 
         return distributed.on_main(reopen)
+
+
+def _started(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks after boot, ``/proc/PID/stat``'s 22nd
+    field), where ``/proc`` says; tells a live owner from a later process given its pid."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def owner_record() -> dict[str, Any]:
+    """This process as a run's owner: pid, host and (where /proc says) its start."""
+    record: dict[str, Any] = {"pid": os.getpid(), "host": socket.gethostname()}
+    started = _started(os.getpid())
+    if started is not None:
+        record["started"] = started
+    return record
+
+
+def owner_alive(owner: object) -> bool:
+    """Whether a manifest's ``owner`` is a process still running on this host: the same pid,
+    alive, and (where recorded) started when the owner did, not a later process that was
+    given the dead owner's pid."""
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+        return False
+    pid = owner.get("pid")
+    if type(pid) is not int or pid <= 1:  # kill(-1 / 0, 0) asks about many processes
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError, ValueError, OverflowError):
+        return False
+    started = owner.get("started")
+    return type(started) is not int or _started(pid) in (None, started)
+
+
+def check_not_running(path: Path, manifest: dict[str, Any]) -> None:
+    """One line when another live process works on the run at ``path``: two writers would
+    interleave its files."""
+    owner = manifest.get("owner")
+    if owner_alive(owner) and owner["pid"] != os.getpid():
+        pid = owner["pid"]
+        raise SealError(
+            f"{path} is being run by process {pid} (`seal runs` lists it as running); wait "
+            f"for it to end, or stop it (kill {pid}) and then resume"
+        )
