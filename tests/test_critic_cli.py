@@ -91,12 +91,12 @@ def test_existing_output_is_refused_and_kept(one_line_error, trained: Path, seal
 def test_bad_labels_file(
     one_line_error, rows, needles, tmp_path: Path, seal_cli, monkeypatch
 ) -> None:
-    import seal.cli
+    import seal.cli.train
 
     def no_model(cfg):  # every check of the file comes before the minutes of loading/sampling
         raise AssertionError("the model was loaded before the labels file was checked")
 
-    monkeypatch.setattr(seal.cli, "_check_model", no_model)
+    monkeypatch.setattr(seal.cli.train, "check_model", no_model)
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "critic"

@@ -1,0 +1,5 @@
+"""``python -m seal.cli``."""
+
+from seal.cli import main
+
+main()
