@@ -514,6 +514,9 @@ def test_kill_ends_a_fresh_run_as_ctrl_c_does(tmp_path: Path) -> None:
     [
         (["eval", "--limit", "0"], "error: --limit should be at least 1 (got 0)"),
         (["eval", "--top-p", "2"], "error: --top-p should be at most 1 (got 2.0)"),
+        # wordmath makes problems on demand: 10**20 a level was a silent hang
+        (["eval", "--limit", "2000000"], "error: --limit should be at most 1000000 (got"),
+        (["solve", "x", "--model", ""], "error: --model should not be empty (got '')"),
         (["run", "--select", "best"], "error: --select should be 'critic', "),
         (["eval", "--model", "tiny", "--search", "beam"], "error: --search should be 'greedy'"),
         # the same value through --set names the config key, as the config file would

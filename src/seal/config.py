@@ -72,7 +72,7 @@ class _Section(BaseModel):
 
 
 class ModelConfig(_Section):
-    name: str = "tiny"
+    name: str = Field("tiny", min_length=1)
     """``tiny`` (embedded), a local directory in Hugging Face format, or a hub id."""
     device: str = "auto"
     """``auto`` picks CUDA when available, else CPU; or any torch device string."""
@@ -107,8 +107,9 @@ class EvalConfig(_Section):
     """One task or several, comma-separated; ``bbh/<subtask>``, ``mmlu/<subject>`` too."""
     split: str | None = None
     """The task's evaluation split when unset (test; validation for commonsense_qa)."""
-    limit: int | None = Field(100, ge=1)
-    """Problems per level (wordmath), subtask/subject (bbh, mmlu) or task; null = all."""
+    limit: int | None = Field(100, ge=1, le=1_000_000)
+    """Problems per level (wordmath), subtask/subject (bbh, mmlu) or task; null = all of a
+    benchmark's rows (wordmath makes its problems on demand: null is 100 a level)."""
     samples: int = Field(1, ge=1)
     """Sampled completions per problem for maj@k / pass@k (besides one greedy answer)."""
     shots: int | None = Field(None, ge=0, le=256)
@@ -483,6 +484,8 @@ _PLAIN = (
     ("Input should be greater than ", "should be above "),
     ("Input should be less than ", "should be below "),
     ("Input should be ", "should be "),
+    ("String should have at least 1 character", "should not be empty"),
+    ("String should ", "should "),
 )
 
 
