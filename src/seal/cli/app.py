@@ -41,7 +41,9 @@ out = Console(markup=False, highlight=False)  # file names and model text are ne
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 ModelOpt = Annotated[str | None, typer.Option(help="'tiny', a model directory or a hub id.")]
 DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")]
-SeedOpt = Annotated[int | None, typer.Option(min=0)]
+SeedOpt = Annotated[
+    int | None, typer.Option(min=0, help="Random seed: the same seed, the same results.")
+]
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override any config key: section.key=value.")
 ]

@@ -73,11 +73,17 @@ def eval_cmd(
     ] = False,
     force: ForceOpt = False,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
-    temperature: Annotated[float | None, typer.Option()] = None,
-    top_p: Annotated[float | None, typer.Option()] = None,
-    top_k: Annotated[int | None, typer.Option()] = None,
-    max_new_tokens: Annotated[int | None, typer.Option()] = None,
-    batch_size: Annotated[int | None, typer.Option()] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="Sampling temperature for --samples (0: greedy).")
+    ] = None,
+    top_p: Annotated[float | None, typer.Option(help="Nucleus sampling mass (1: off).")] = None,
+    top_k: Annotated[
+        int | None, typer.Option(help="Sample from the k likeliest tokens (0: off).")
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option(help="Most tokens generated per answer.")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Sequences decoded at once.")] = None,
     timeout: Annotated[
         float | None, typer.Option(help="Sandbox seconds per program (more than 0).")
     ] = None,

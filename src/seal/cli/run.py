@@ -54,7 +54,9 @@ def run_cmd(
         typer.Option(help="Worked examples before every prompt (default: the task's, as eval)."),
     ] = None,
     preset: Annotated[str, typer.Option(help="tiny-cpu (default) or paper.")] = "tiny-cpu",
-    iterations: Annotated[int | None, typer.Option()] = None,
+    iterations: Annotated[
+        int | None, typer.Option(help="Rounds of sample, select, fine-tune (default 12).")
+    ] = None,
     samples: Annotated[int | None, typer.Option(help="N: candidates per prompt.")] = None,
     top_k: Annotated[int | None, typer.Option(help="k: kept per prompt.")] = None,
     select: Annotated[str | None, typer.Option(help="critic, oracle, majority or none.")] = None,
@@ -73,7 +75,11 @@ def run_cmd(
     ] = None,
     name: Annotated[str | None, typer.Option(help="Run directory name under runs_dir.")] = None,
     resume: Annotated[
-        Path | None, typer.Option(help="Continue the run in this directory (other flags: none).")
+        Path | None,
+        typer.Option(
+            help="Continue the run in this directory as it was made (only --iterations or "
+            "--set run.patience=N may change: to go further)."
+        ),
     ] = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,

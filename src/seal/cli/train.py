@@ -83,8 +83,12 @@ def critic_train(
         Path | None,
         typer.Option(help="JSONL {prompt, solution, label} instead of verifier labels."),
     ] = None,
-    problems_per_level: Annotated[int | None, typer.Option()] = None,
-    samples_per_problem: Annotated[int | None, typer.Option()] = None,
+    problems_per_level: Annotated[
+        int | None, typer.Option(help="Pool problems per level the critic samples and judges.")
+    ] = None,
+    samples_per_problem: Annotated[
+        int | None, typer.Option(help="Sampled solutions per pool problem.")
+    ] = None,
     consistency: Annotated[float | None, typer.Option(help="Inconsistency penalty weight.")] = None,
     steps: Annotated[bool | None, typer.Option("--steps/--no-steps", help="Step critique.")] = None,
     self_consistency: Annotated[
