@@ -32,8 +32,8 @@ def iter_jsonl(path: Path, required: tuple[str, ...] = ()) -> Iterator[tuple[int
     check_file(path, "data file")
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")
+            try:  # a byte-order mark (Windows editors write one) is no part of the first row
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError:
                 raise SealError(f"{path}:{lineno}: not UTF-8 text") from None
             if not line.strip():
