@@ -1,4 +1,5 @@
-"""Reading user data files (JSONL) with one-line errors that name the file and line."""
+"""Reading user data files (JSONL, or a JSON array) with one-line errors that name the file
+and line."""
 
 from __future__ import annotations
 
@@ -26,10 +27,34 @@ def read_jsonl(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any
     return [row for _, row in iter_jsonl(path, required)]
 
 
+NOT_READ = (".csv", ".tsv", ".xlsx", ".xls")
+"""Table formats a user may try whose columns cannot hold a list (MMLU's choices)."""
+
+
 def iter_jsonl(path: Path, required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, row)`` pairs, so callers can name the line of a row they reject."""
+    """``(line number, row)`` pairs, so callers can name the line of a row they reject.
+    JSONL (one object a line); a file that opens with ``[`` is read as a JSON array of
+    objects, each row numbered by the line it starts on."""
     path = Path(path)
     check_file(path, "data file")
+    if path.suffix.lower() in NOT_READ:
+        raise SealError(
+            f"{path}: {path.suffix} files are not read; give JSONL (one JSON object a line), "
+            "a JSON array of objects or Parquet"
+        )
+    with open(path, "rb") as fh:
+        opening = fh.read(256).removeprefix(b"\xef\xbb\xbf").lstrip()
+    rows = _array_rows(path) if opening.startswith(b"[") else _line_rows(path)
+    for lineno, row in rows:
+        if not isinstance(row, dict):
+            raise SealError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise SealError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
+        yield lineno, row
+
+
+def _line_rows(path: Path) -> Iterator[tuple[int, Any]]:
     with open(path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             try:  # a byte-order mark (Windows editors write one) is no part of the first row
@@ -39,16 +64,43 @@ def iter_jsonl(path: Path, required: tuple[str, ...] = ()) -> Iterator[tuple[int
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as err:
                 raise SealError(
                     f"{path}:{lineno}: not valid JSON ({err.msg} column {err.colno})"
                 ) from None
-            if not isinstance(row, dict):
-                raise SealError(
-                    f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}"
-                )
-            missing = [k for k in required if k not in row]
-            if missing:
-                raise SealError(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
-            yield lineno, row
+
+
+def _array_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """The items of a JSON array file, each with the line it starts on."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise SealError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    decoder, at = json.JSONDecoder(), text.index("[") + 1
+    while True:
+        at = _skip_space(text, at)
+        if text.startswith("]", at):
+            break
+        try:
+            item, end = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as err:
+            raise SealError(
+                f"{path}:{err.lineno}: not valid JSON ({err.msg} column {err.colno})"
+            ) from None
+        yield text.count("\n", 0, at) + 1, item
+        at = _skip_space(text, end)
+        if text.startswith(",", at):
+            at += 1
+        elif not text.startswith("]", at):
+            line = text.count("\n", 0, at) + 1
+            raise SealError(f"{path}:{line}: not valid JSON (expected ',' or ']' in the array)")
+    if text[at + 1 :].strip():
+        line = text.count("\n", 0, at) + 1
+        raise SealError(f"{path}:{line}: not valid JSON (text after the array)")
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
