@@ -334,6 +334,32 @@ def test_a_run_another_live_process_works_on_is_not_resumed(
     assert not owner_alive(owner) and run_status(run)["status"] == "resumable"
 
 
+def test_a_run_folder_given_for_the_wrong_role_says_which_to_give(
+    tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    """A critic's adapter looks like a policy's: `--policy RUN/critic-0` evaluated the critic
+    as the policy. The run, a round or the other role given where one is expected names the
+    folder meant."""
+    run = _run_dir(tmp_path / "r", {"critic": {}, "iter-1": {}}, {})
+    for critic in (run / "critic-0", run / "iter-01" / "critic"):
+        critic.mkdir(parents=True)
+        (critic / "adapter_config.json").write_text("{}")
+    (run / "iter-01" / "policy").mkdir()
+    (run / "iter-01" / "policy" / "config.json").write_text("{}")
+    cases = [
+        (["eval", "--policy", f"{run}/critic-0"], "is a critic, not a policy", "--critic"),
+        (["eval", "--policy", f"{run}/iter-01/critic"], "is a critic, not a policy", "--critic"),
+        (["eval", "--policy", str(run)], "is a run: its policies are", f"{run}/final/policy"),
+        (["eval", "--policy", f"{run}/iter-01"], "the policy in it is", "iter-01/policy"),
+        (["solve", "x", "--critic", str(run)], "is a run: its critics are", f"{run}/critic-0"),
+        (["solve", "x", "--critic", f"{run}/iter-01"], "the critic in it is", "iter-01/critic"),
+        (["solve", "x", "--critic", f"{run}/iter-01/policy"], "a fine-tuned model (a policy)"),
+    ]
+    for argv, *needles in cases:
+        code, _, err = seal_cli(*argv)
+        one_line_error(code, err, *needles)
+
+
 def test_short_help_and_version(seal_cli) -> None:
     from seal import __version__
 

@@ -9,6 +9,7 @@ run directory exists or a model loads, instead of a library's traceback half way
 from __future__ import annotations
 
 import json
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -82,11 +83,51 @@ def is_full_policy(path: Path) -> bool:
     return (path / "config.json").is_file() and not (path / "adapter_config.json").is_file()
 
 
+def _in_run(path: Path) -> bool:
+    """``path`` is a run's own stage folder or inside one (``RUN/critic-0``, ``RUN/iter-NN/x``)."""
+    return any((d / "manifest.json").is_file() for d in (path.parent, path.parent.parent))
+
+
+def is_critic_dir(path: Path) -> bool:
+    """A critic as seal saves one: ``seal critic train``'s output, or a run's critic."""
+    path = Path(path)
+    if (path / "critic.json").is_file():
+        return True
+    return bool(re.fullmatch(r"critic(-\d+)?", path.name)) and _in_run(path)
+
+
+def _instead(path: Path, want: str) -> str:
+    """Where the ``want`` ("policy" / "critic") a user meant lies, for a folder that is not
+    one: a run, a round of it, or the other role ("" when nothing better is known)."""
+    if (path / "manifest.json").is_file():
+        return (
+            f"; {path} is a run: its policies are {path}/final/policy and {path}/iter-NN/policy"
+            if want == "policy"
+            else f"; {path} is a run: its critics are {path}/critic-0 and {path}/iter-NN/critic"
+        )
+    if (path / want).is_dir():
+        return f"; the {want} in it is {path / want}"
+    if want == "critic" and is_full_policy(path):
+        return "; it is a fine-tuned model (a policy), not a critic"
+    return ""
+
+
 def check_policy_dir(path: Path) -> None:
-    """A saved policy: a PEFT adapter, or a whole fine-tuned model directory."""
+    """A saved policy: a PEFT adapter, or a whole fine-tuned model directory (not a critic,
+    whose adapter looks the same)."""
+    path = Path(path)
+    if is_critic_dir(path):
+        raise SealError(
+            f"{path} is a critic, not a policy: give --critic {path} to a search, or a "
+            "policy such as RUN/final/policy or RUN/iter-NN/policy to --policy"
+        )
     if is_full_policy(path):
-        check_model_dir(Path(path))
+        check_model_dir(path)
         return
+    if path.is_dir() and not (path / "adapter_config.json").is_file():
+        raise SealError(
+            f"{path} is not a saved policy (no adapter_config.json){_instead(path, 'policy')}"
+        )
     check_adapter_dir(path, "policy")
 
 
@@ -113,7 +154,11 @@ def critic_meta(path: Path) -> tuple[Path, str | None]:
         if run is None:
             raise SealError(
                 f"{path} is not a critic directory (no critic.json, not a critic in a run)"
+                + _instead(path, "critic")
             )
+        if not (path / "adapter_config.json").is_file():
+            hint = _instead(path, "critic")
+            raise SealError(f"{path} is not a saved critic (no adapter_config.json){hint}")
         config_file, model = run / "config.yaml", None
     if not config_file.is_file():
         raise SealError(f"critic {path} has no config file {config_file}")
