@@ -325,6 +325,7 @@ def test_a_run_another_live_process_works_on_is_not_resumed(
         code, _, err = seal_cli("run", "--resume", str(run))
         one_line_error(code, err, f"{run} is being run by process {pid}", f"kill {pid}")
         assert run_status(run)["status"] == "running"
+        assert run_status(run)["headline"] == f"after critic, process {pid}"  # what to kill
         assert not owner_alive(owner | {"host": "elsewhere"})
         if owner["started"] is not None:  # where /proc tells when a process started
             assert not owner_alive(owner | {"started": owner["started"] + 1})

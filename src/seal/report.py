@@ -101,7 +101,8 @@ def run_status(run: Path) -> dict[str, Any]:
         status = "done"
         head = f"accuracy {_pct(_get(eval_json, 'metrics', 'accuracy'))}" if eval_json else ""
     elif alive:
-        status, head = "running", f"stage {list(stages)[-1] if stages else 'start'}"
+        last = list(stages)[-1] if stages else "start"
+        status, head = "running", f"after {last}, process {manifest['owner']['pid']}"
     elif stages:
         status, head = "resumable", f"stopped after {list(stages)[-1]}"
     elif manifest:
