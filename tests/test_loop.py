@@ -175,6 +175,8 @@ def test_resume_with_more_rounds_goes_on_and_keeps_the_earlier_result(
     shutil.copytree(d, run)
     code, _, err = seal_cli("run", "--resume", str(run), "--set", "run.iterations=1")
     one_line_error(code, err, "has run 2 iterations", "at least 2")
+    code, _, err = seal_cli("run", "--resume", str(run), "--iterations", "1")  # named as typed
+    one_line_error(code, err, "has run 2 iterations; --iterations 1 would drop some")
     code, _, err = seal_cli(
         "run", "--resume", str(run), "--set", "run.iterations=3", "--set", "run.top_k=1"
     )

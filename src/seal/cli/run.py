@@ -126,7 +126,7 @@ def run_cmd(
         cfg, run, fresh = stored, RunDir(resume), False
         if config is not None or set_ or given:
             wanted = build_config(config or resume / "config.yaml", set_, given)
-            cfg = _extended(run, stored, wanted)
+            cfg = _extended(run, stored, wanted, "run.iterations" in given)
     else:
         cfg = build_config(config, set_, flags, preset)
         fresh = True
@@ -173,7 +173,9 @@ EXTENDABLE = ("run.iterations", "run.patience")
 """What ``seal run --resume`` may change: how far the loop goes, not what it does."""
 
 
-def _extended(run: RunDir, stored: SealConfig, wanted: SealConfig) -> SealConfig:
+def _extended(
+    run: RunDir, stored: SealConfig, wanted: SealConfig, iterations_flag: bool = False
+) -> SealConfig:
     """The config a resumed run goes on with: the stored one, or ``wanted`` where it only
     lets the loop go further (``EXTENDABLE``); the caller reopens the run for it once every
     other check has passed, so a refused command leaves the run as it was."""
@@ -193,10 +195,12 @@ def _extended(run: RunDir, stored: SealConfig, wanted: SealConfig) -> SealConfig
         )
     done = run.rounds_done()
     if wanted.run.iterations < done:
+        n = wanted.run.iterations
+        asked = f"--iterations {n}" if iterations_flag else f"run.iterations={n}"
         raise SealError(
-            f"{run.path} has run {done} iterations; run.iterations={wanted.run.iterations} "
-            f"would drop some: give at least {done}, or evaluate an earlier round with "
-            f"`seal eval --policy {run.path}/iter-NN/policy`"
+            f"{run.path} has run {done} iterations; {asked} would drop some: give at least "
+            f"{done}, or evaluate an earlier round with `seal eval --policy "
+            f"{run.path}/iter-NN/policy`"
         )
     return wanted
 
