@@ -239,3 +239,14 @@ def test_seal_eval_generative_benchmark(seal_cli, tmp_path: Path) -> None:
     assert {"accuracy", "strict_match", "flexible_match", "maj@2", "pass@2"} <= set(
         result["metrics"]
     )
+
+
+def test_samples_asked_only_of_multiple_choice_are_refused(
+    seal_cli, one_line_error, tmp_path: Path
+) -> None:
+    """MMLU is scored by log-likelihood: --samples would be silently ignored."""
+    runs = tmp_path / "runs"
+    args = ["--data", str(FIX / "mmlu.jsonl"), "--samples", "4", "--set", f"runs_dir={runs}"]
+    code, _, err = seal_cli("eval", "--task", "mmlu", *args)
+    one_line_error(code, err, "--samples 4", "mmlu is multiple choice", "drop --samples")
+    assert not runs.exists()  # refused before a run directory or a model

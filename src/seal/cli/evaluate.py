@@ -187,11 +187,19 @@ def eval_cmd(
     if policy is not None:
         check_policy_dir(policy)
     check_model(cfg)
+    kinds = []
     for n in names:  # unknown names, splits, bad data files, no hub: before the model loads
         task_obj = build_task(n, cfg, data, fewshot_data)
         if search is not None:
             require_generated(search, task_obj)
         select_problems(n, task_obj, cfg, data)
+        kinds.append(getattr(task_obj, "kind", "generate"))
+    if cfg.eval.samples > 1 and "generate" not in kinds:  # nothing would use them
+        raise SealError(
+            f"--samples {cfg.eval.samples} draws sampled answers for maj@k / pass@k; "
+            f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} multiple choice, scored "
+            "by log-likelihood (one prediction a question): drop --samples"
+        )
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
     loaded = LoadedModel(model_obj, tokenizer, cfg.model.name, next(model_obj.parameters()).device)
     had_root = Path(cfg.runs_dir).exists()
