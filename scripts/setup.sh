@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up seal-lm in a virtual environment: .venv by default, or $SEAL_VENV.
+# Set up seal-lm in a virtual environment: .venv by default, or $SEAL_VENV, made with
+# $PYTHON (default python3; 3.11 or newer).
 #
 # PyTorch comes first so that a CPU-only machine never downloads the multi-GB CUDA build:
 #   - torch already importable in the venv: kept as is;
@@ -14,7 +15,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${SEAL_VENV:-.venv}"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+py="${PYTHON:-python3}"  # the interpreter a new venv is made from
+if [ ! -x "$venv/bin/python" ]; then
+  if ! command -v "$py" >/dev/null 2>&1; then
+    echo "setup: $py not found; seal-lm needs Python >= 3.11: install it, or run with" \
+      "PYTHON=/path/to/python3.11 (or newer)" >&2
+    exit 2
+  fi
+  if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "setup: seal-lm needs Python >= 3.11; $py is $("$py" -V 2>&1 | head -1):" \
+      "run with PYTHON=python3.11 (or newer)" >&2
+    exit 2
+  fi
+  "$py" -m venv "$venv"
+fi
 pip=("$venv/bin/python" -m pip)
 
 if ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
