@@ -88,16 +88,21 @@ def _array_rows(path: Path) -> Iterator[tuple[int, Any]]:
             raise SealError(
                 f"{path}:{err.lineno}: not valid JSON ({err.msg} column {err.colno})"
             ) from None
-        yield text.count("\n", 0, at) + 1, item
+        yield _line(text, at), item
         at = _skip_space(text, end)
         if text.startswith(",", at):
             at += 1
         elif not text.startswith("]", at):
-            line = text.count("\n", 0, at) + 1
-            raise SealError(f"{path}:{line}: not valid JSON (expected ',' or ']' in the array)")
+            raise SealError(
+                f"{path}:{_line(text, at)}: not valid JSON (expected ',' or ']' in the array)"
+            )
     if text[at + 1 :].strip():
-        line = text.count("\n", 0, at) + 1
-        raise SealError(f"{path}:{line}: not valid JSON (text after the array)")
+        raise SealError(f"{path}:{_line(text, at)}: not valid JSON (text after the array)")
+
+
+def _line(text: str, at: int) -> int:
+    """The line (from 1) that character ``at`` of ``text`` stands on."""
+    return text.count("\n", 0, at) + 1
 
 
 def _skip_space(text: str, at: int) -> int:

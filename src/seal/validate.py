@@ -83,9 +83,11 @@ def is_full_policy(path: Path) -> bool:
     return (path / "config.json").is_file() and not (path / "adapter_config.json").is_file()
 
 
-def _in_run(path: Path) -> bool:
-    """``path`` is a run's own stage folder or inside one (``RUN/critic-0``, ``RUN/iter-NN/x``)."""
-    return any((d / "manifest.json").is_file() for d in (path.parent, path.parent.parent))
+def _run_of(path: Path) -> Path | None:
+    """The run whose stage folder ``path`` is or lies in (``RUN/critic-0``, ``RUN/iter-NN/x``)."""
+    return next(
+        (d for d in (path.parent, path.parent.parent) if (d / "manifest.json").is_file()), None
+    )
 
 
 def is_critic_dir(path: Path) -> bool:
@@ -93,7 +95,7 @@ def is_critic_dir(path: Path) -> bool:
     path = Path(path)
     if (path / "critic.json").is_file():
         return True
-    return bool(re.fullmatch(r"critic(-\d+)?", path.name)) and _in_run(path)
+    return bool(re.fullmatch(r"critic(-\d+)?", path.name)) and _run_of(path) is not None
 
 
 def _instead(path: Path, want: str) -> str:
@@ -147,10 +149,7 @@ def critic_meta(path: Path) -> tuple[Path, str | None]:
         model: str | None = read_json_object(meta, {"model": str})["model"]
         config_file = path / "config.yaml"
     else:
-        run = next(
-            (d for d in (path.parent, path.parent.parent) if (d / "manifest.json").is_file()),
-            None,
-        )
+        run = _run_of(path)
         if run is None:
             raise SealError(
                 f"{path} is not a critic directory (no critic.json, not a critic in a run)"
