@@ -262,8 +262,12 @@ def test_help_renders(path: tuple[str, ...], seal_cli) -> None:
 
 
 @pytest.mark.parametrize("path", [p for p, c in COMMANDS if getattr(c, "commands", None)])
-def test_bare_group_is_a_usage_error(path: tuple[str, ...], seal_cli) -> None:
-    code, _, err = seal_cli(*path)
-    assert code == 2
-    assert "Usage:" in err and "--help" in err and "Missing command" in err
-    assert len([line for line in err.splitlines() if line.strip()]) <= 4
+def test_bare_group_prints_its_commands(path: tuple[str, ...], seal_cli) -> None:
+    """A bare ``seal`` (or ``seal critic``) is the newcomer's first try: its help, listing the
+    commands, on stderr with exit 2 (it did nothing), never a traceback."""
+    code, out, err = seal_cli(*path)
+    assert code == 2 and out == ""
+    assert err.startswith("Usage:") and "Traceback" not in err
+    group = dict(COMMANDS)[path]
+    for name in group.commands:
+        assert f"  {name} " in err, name

@@ -45,6 +45,8 @@ def _hoisted(args: list[str]) -> list[str]:
     too (up to a ``--``)."""
     end = args.index("--") if "--" in args else len(args)
     flags = [a for a in args[:end] if a in GLOBAL_FLAGS]
+    if len(flags) == len(args):
+        return []  # `seal -q` alone is a bare `seal`: its help, not "Missing command"
     return flags + [a for a in args[:end] if a not in GLOBAL_FLAGS] + args[end:]
 
 

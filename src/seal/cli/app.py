@@ -22,9 +22,11 @@ from seal.errors import SealError
 from seal.tasks.levels import parse_levels
 
 # rich_markup_mode=None: help text is plain text (``mmlu[/subject]`` is not a Rich tag).
-# No no_args_is_help: a bare ``seal`` is click's one-line "Missing command" usage error.
+# no_args_is_help: a bare ``seal`` (or ``seal critic``) prints its help, the command list a
+# newcomer needs, on stderr with exit 2 (click's NoArgsIsHelpError), as git or pip do.
 _APP = {
     "add_completion": False,
+    "no_args_is_help": True,
     "pretty_exceptions_enable": False,
     "rich_markup_mode": None,
     "context_settings": {"help_option_names": ["--help", "-h"]},
