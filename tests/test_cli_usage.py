@@ -133,6 +133,7 @@ def _case_table(root: Path) -> list[tuple[str, list[str], tuple[str, ...]]]:
                 cases.append((f"{cid} {flag}: missing file", with_(missing), (missing,)))
                 for bad in ("corrupt.bin", "wrong-shape.json", "wrong-shape-dir", "truncated-dir"):
                     cases.append((f"{cid} {flag}: {bad}", with_(str(root / bad)), ()))
+                cases.append((f"{cid} {flag}: stdin", with_("-"), ("standard input",)))
             elif kind == "output":
                 for existing in ("existing.json", "existing-dir"):
                     cases.append(
@@ -142,6 +143,7 @@ def _case_table(root: Path) -> list[tuple[str, list[str], tuple[str, ...]]]:
                             ("--force", "is a file", "is a directory"),
                         )
                     )
+                cases.append((f"{cid} {flag}: stdout", with_("-"), ("standard output",)))
                 cases.append(
                     (
                         f"{cid} {flag}: input as output",
@@ -155,6 +157,9 @@ def _case_table(root: Path) -> list[tuple[str, list[str], tuple[str, ...]]]:
                     # (``seal solve`` alone asks for --critic first: its default search is ToT)
                     needle = ("CUDA GPU", "--critic") if cid == "solve" else ("CUDA GPU",)
                     cases.append((f"{cid} {flag}: absent GPU", with_("cuda:99"), needle))
+                    for dev, why in (("mps", "not supported"), ("meta", "not supported")):
+                        need = (why, "--critic") if cid == "solve" else (why,)
+                        cases.append((f"{cid} {flag}: {dev}", with_(dev), need))
         for p in params:  # positional arguments: missing / corrupt files, markup-like text
             if _is_option(p):
                 continue

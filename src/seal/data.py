@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from seal.errors import SealError
+from seal.outputs import not_a_stream
 
 
 def check_file(path: Path, what: str) -> None:
     """``path`` is a regular file; else a one-line error: ``{what} {path} does not exist``,
     ``... is a directory`` or ``... is not a regular file`` (a device, a pipe)."""
+    not_a_stream(path, what, role="input")
     if Path(path).is_file():
         return
     if not Path(path).exists():

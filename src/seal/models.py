@@ -100,6 +100,11 @@ def resolve_device(device: str) -> torch.device:
             )
         if dev.index is not None and dev.index >= n:
             raise SealError(f"device {device!r}: only {n} CUDA GPU(s) here (cuda:0..cuda:{n - 1})")
+    elif dev.type != "cpu":  # mps, xpu, meta...: PyTorch knows them, seal is not tested there
+        raise SealError(
+            f"device {device!r} is not supported (seal runs on CPUs and CUDA GPUs); "
+            "use auto, cpu, cuda or cuda:N"
+        )
     return dev
 
 

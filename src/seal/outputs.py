@@ -19,9 +19,24 @@ def _same_or_inside(a: Path, b: Path) -> bool:
     return ra == rb or rb in ra.parents
 
 
+def not_a_stream(path: Path | str, option: str, role: str = "output") -> None:
+    """``-`` is a file name to seal, not standard output or input: refused, not written as a
+    file (or directory) called ``-`` that the user would look for on the terminal."""
+    if str(path) == "-":
+        where = "standard output" if role == "output" else "standard input"
+        raise SealError(
+            f"{option} -: seal does not use {where}; give a file or directory name "
+            f"(e.g. {option} results.json)"
+            if role == "output"
+            else f"{option} -: seal does not read {where}; save the rows to a file and give "
+            "its name"
+        )
+
+
 def check_writable_dir(path: Path, option: str) -> None:
     """``path`` is, or can become, a directory a file can be made in (``runs_dir``)."""
     path = Path(path)
+    not_a_stream(path, option)
     if path.exists() and not path.is_dir():
         raise SealError(f"{option} {path} is a file, not a directory")
     _check_parents(path, option, (path, *path.parents))
@@ -73,6 +88,7 @@ def _check_file(
     suffix: str | None = None,
 ) -> None:
     """All ``check_output_file`` checks but the write probe of the parent directory."""
+    not_a_stream(path, option)
     path = Path(path)
     for inp in inputs:
         if inp is not None and path.resolve() == Path(inp).resolve():
@@ -93,6 +109,7 @@ def check_output_dir(
 ) -> None:
     """``path`` may be made (or, with ``force``, replaced) as a directory. Never the working
     directory or one holding it: replacing that would delete the user's files."""
+    not_a_stream(path, option)
     path = Path(path)
     if _same_or_inside(Path.cwd(), path):
         raise SealError(
@@ -118,6 +135,7 @@ def check_output_files(
     inputs: Iterable[Path | None] = (),
 ) -> None:
     """Files ``names`` may be written into ``directory`` (other files in it are left alone)."""
+    not_a_stream(directory, option)
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise SealError(f"{option} {directory} is a file; give a directory")

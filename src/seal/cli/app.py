@@ -94,7 +94,14 @@ def flag_name(key: str) -> str:
     return FLAG_NAMES.get(key, "--" + key.rsplit(".", 1)[-1].replace("_", "-"))
 
 
-FILE_INPUTS = ("--data", "--fewshot-data", "--completions", "--labels-file", "--input")
+FILE_INPUTS = (
+    "--data",
+    "--test-data",
+    "--fewshot-data",
+    "--completions",
+    "--labels-file",
+    "--input",
+)
 """Inputs that are files (the others, ``--resume``, ``--critic``, ``--policy``: directories)."""
 
 
@@ -102,8 +109,11 @@ def check_inputs(paths: dict[str, Path | None]) -> None:
     """Every given input path exists (``{"--data": path}``), a file where the option reads
     one: checked before anything else."""
     from seal.data import check_file
+    from seal.outputs import not_a_stream
 
     for option, path in paths.items():
+        if path is not None:
+            not_a_stream(path, option, role="input")
         if path is not None and option in FILE_INPUTS:
             check_file(path, option)
         elif path is not None and not path.exists():

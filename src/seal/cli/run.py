@@ -94,6 +94,7 @@ def run_cmd(
     from seal.store import RunDir, check_not_running
     from seal.validate import check_run_dir
 
+    check_inputs({"--data": data, "--test-data": test_data})  # before they are made absolute
     flags = {
         "model.name": model,
         "model.device": device,
