@@ -266,6 +266,14 @@ def test_help_renders(path: tuple[str, ...], seal_cli) -> None:
     assert "Usage" in out and "Traceback" not in out + err
 
 
+@pytest.mark.parametrize("path", [p for p, _ in LEAVES], ids=lambda p: " ".join(p))
+def test_every_option_says_what_it_does(path: tuple[str, ...]) -> None:
+    cmd = dict(LEAVES)[path]
+    assert cmd.help or cmd.callback.__doc__, path
+    for p in cmd.params:
+        assert getattr(p, "help", None) or not _is_option(p), (path, p.name)
+
+
 @pytest.mark.parametrize("path", [p for p, c in COMMANDS if getattr(c, "commands", None)])
 def test_bare_group_prints_its_commands(path: tuple[str, ...], seal_cli) -> None:
     """A bare ``seal`` (or ``seal critic``) is the newcomer's first try: its help, listing the

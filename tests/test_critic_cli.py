@@ -48,6 +48,7 @@ def test_train_writes_adapter_and_metrics(trained: Path) -> None:
     assert "accuracy" in m["self_label"]
     assert m["injection"]["caught"] is None or 0.0 <= m["injection"]["caught"] <= 1.0
     assert m["labels"] == 6 and 0 < m["labels_good"] < 6  # balanced, both classes
+    assert m["seconds"] and all(s >= 0 for s in m["seconds"].values())  # where the time went
     trajs = [json.loads(line) for line in (trained / "trajectories.jsonl").read_text().splitlines()]
     assert len(trajs) == 2 * 3 * 4  # levels x problems x samples
 

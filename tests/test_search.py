@@ -140,6 +140,17 @@ def test_solve_a_problem_the_model_cannot_take(
     one_line_error(code, err, "--critic", "with --search greedy", "unused")
 
 
+def test_solve_takes_its_search_from_the_config(seal_cli, tiny) -> None:
+    """``--set search.method=greedy`` (or a YAML file) is the search when --search is not
+    typed: greedy needs no critic, ToT (the default) would refuse without one."""
+    question = "Tom has 5 apples. He buys 3 apples. How many apples does Tom have now?"
+    code, out, err = seal_cli("solve", question, "--set", "search.method=greedy")
+    assert code == 0, err
+    assert "answer: 8" in out and "0 critic calls" in out
+    code, _, err = seal_cli("solve", question, "--set", "search.method=greedy", "--search", "tot")
+    assert code == 2 and "needs --critic" in err  # the flag wins over --set
+
+
 def test_seal_eval_with_search(seal_cli, tiny, tmp_path: Path) -> None:
     critic = _critic_dir(tiny, tmp_path)
     code, _, err = seal_cli(

@@ -285,8 +285,11 @@ def _eval_tasks(
 def solve_cmd(
     problem: Annotated[str, typer.Argument(help="The problem text.")],
     search: Annotated[
-        str, typer.Option(help="greedy, majority, best-of-n, tot or tot-dfs.")
-    ] = "tot",
+        str | None,
+        typer.Option(
+            help="greedy, majority, best-of-n, tot or tot-dfs [default: search.method, tot]."
+        ),
+    ] = None,
     critic: Annotated[
         Path | None, typer.Option(help="Critic directory (seal critic train).")
     ] = None,

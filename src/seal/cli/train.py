@@ -92,7 +92,12 @@ def critic_train(
     consistency: Annotated[float | None, typer.Option(help="Inconsistency penalty weight.")] = None,
     steps: Annotated[bool | None, typer.Option("--steps/--no-steps", help="Step critique.")] = None,
     self_consistency: Annotated[
-        bool | None, typer.Option("--self-consistency/--entropy-only")
+        bool | None,
+        typer.Option(
+            "--self-consistency/--entropy-only",
+            help="Keep a self-label only when it also agrees with majority vote (or on entropy "
+            "alone).",
+        ),
     ] = None,
     seed: SeedOpt = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --output directory.")] = False,

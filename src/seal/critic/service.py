@@ -64,6 +64,7 @@ def train_and_save(
         "bootstrap": report.get("bootstrap_heldout"),
         "losses": {"bootstrap": report["bootstrap_losses"], "final": report.get("final_losses")},
         "label_tokens": [critic.labels.good, critic.labels.bad],
+        "seconds": report.get("seconds"),
     }
     # launched distributed: rank 0 writes, the others wait for the directory
     distributed.on_main(lambda: _write(Path(output), model, metrics, cfg, trajs))
