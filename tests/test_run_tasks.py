@@ -139,3 +139,16 @@ def test_shots_a_task_cannot_give_are_refused_before_the_model(
     code, out, err = seal_cli("run", "--task", "gsm8k_cot", *files, "--shots", "9")
     one_line_error(code, err, "gsm8k_cot has 8 chain-of-thought exemplars", "not 9")
     assert "run directory" not in out and not (tmp_path / "runs").exists()
+
+
+def test_the_train_file_as_test_file_is_refused(
+    tmp_path: Path, seal_cli, one_line_error, monkeypatch
+) -> None:
+    """``--test-data`` naming the ``--data`` file (by any path) would test on training rows."""
+    monkeypatch.chdir(tmp_path)
+    train = _gsm8k_rows(tmp_path / "train.jsonl", "train", 400)
+    code, out, err = seal_cli(
+        "run", "--task", "gsm8k", "--data", str(train), "--test-data", "./train.jsonl"
+    )
+    one_line_error(code, err, "is the --data file", "held-out rows")
+    assert not (tmp_path / "runs").exists()

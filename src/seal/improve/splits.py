@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from pathlib import Path
 
 from seal.config import SealConfig
 from seal.data import check_file
@@ -38,6 +39,12 @@ def check_run_task(
             check_file(path, f"run.{key}")
         except SealError as err:
             raise SealError(f"{err} (the path stored in {stored_in}; put the file back)") from None
+    same = r.data is not None and r.test_data is not None
+    if same and Path(r.data).resolve() == Path(r.test_data).resolve():
+        raise SealError(
+            f"--test-data {r.test_data} is the --data file: the test would score the rows "
+            "the loop trains on; give held-out rows"
+        )
     task = run_task(cfg)
     if r.task == "wordmath":
         get_task("wordmath", levels=r.train_levels)
