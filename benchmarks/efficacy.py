@@ -257,6 +257,12 @@ def adopt(run: Path, keep: Path) -> None:
     print(f"{summary['variant']} seed {summary['seed']} -> {keep}")
 
 
+def kept_commands(results: dict[str, list[dict]]) -> str:
+    """The commands that made the tabulated runs, each once, in order: ``a`; `b``."""
+    commands = dict.fromkeys(r["command"] for runs in results.values() for r in runs)
+    return "`; `".join(commands)
+
+
 def load_kept(path: Path) -> dict[str, list[dict]]:
     """Runs appended by `--keep`, by variant, in file order."""
     if not path.is_file():
@@ -296,7 +302,13 @@ def main() -> None:
     )
     ap.add_argument("--parallel", type=int, default=1, help="seeds run at once")
     ap.add_argument("--keep", type=Path, help="append each finished run's summary to this file")
-    ap.add_argument("--from", dest="source", type=Path, help="tabulate runs kept by --keep")
+    ap.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        action="append",
+        help="tabulate runs kept by --keep (give it again to tabulate several files together)",
+    )
     ap.add_argument(
         "--adopt", type=Path, help="append this finished run directory to --keep, then stop"
     )
@@ -315,7 +327,11 @@ def main() -> None:
         raise SystemExit(f"error: unknown variant {unknown[0]!r}: choose from {choices}")
 
     if args.source:
-        results, root = load_kept(args.source), args.source
+        results: dict[str, list[dict]] = {}
+        for source in args.source:
+            for variant, runs in load_kept(source).items():
+                results.setdefault(variant, []).extend(runs)
+        root = ", ".join(str(source) for source in args.source)
     else:
         try:
             seeds = [int(x) for x in args.seeds.split(",")]
@@ -412,7 +428,7 @@ def main() -> None:
         "levels >= 50%, no level down > 2 points, critic >= 80% of the oracle's gain and above "
         "majority and none by more than the seed spread, <= 10 min, <= 3 GB.",
         append=not args.no_append,
-        measured=(any_run["machine"], any_run["command"]) if args.source else None,
+        measured=(any_run["machine"], kept_commands(results)) if args.source else None,
     )
 
 

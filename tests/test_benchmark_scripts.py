@@ -178,9 +178,11 @@ def test_efficacy_tabulates_kept_runs_with_their_machine(tmp_path: Path) -> None
     runs = [_kept("critic", 0, (0.8, 0.4), 2), _kept("oracle", 0, (0.8, 0.6), 4),
             _kept("critic", 1, (0.8, 0.3), 1), _kept("oracle", 1, (0.8, 0.3), 1)]  # fmt: skip
     runs[3]["wall_s"] = None  # a run kept untimed (paused by hand): its accuracy still counts
-    kept.write_text("".join(json.dumps(r) + "\n" for r in runs))
+    kept.write_text("".join(json.dumps(r) + "\n" for r in runs[:2]))
+    later = tmp_path / "seed1.jsonl"  # seed 1 kept in another session's file: one table
+    later.write_text("".join(json.dumps(r) + "\n" for r in runs[2:]))
     cmd = [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--from", str(kept),
-           "--no-append"]  # fmt: skip
+           "--from", str(later), "--no-append"]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "- machine: a GPU box" in out.stdout  # where the runs ran, not this machine
