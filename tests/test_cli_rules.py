@@ -458,10 +458,11 @@ def test_seal_run_names_the_tasks_it_can_train_on(
     (tmp_path / "rows.jsonl").write_text('{"question": "q", "answer": "1"}\n')
     code, _, err = seal_cli("run", "--data", "rows.jsonl")
     one_line_error(code, err, "wordmath makes its own problems")
+    (tmp_path / "test.jsonl").write_text('{"question": "q2", "answer": "2"}\n')
     code, _, err = seal_cli("run", "--task", "gsm8k", "--data", "rows.jsonl", "--test-data",
-                            "rows.jsonl")  # fmt: skip
+                            "test.jsonl")  # fmt: skip
     one_line_error(code, err, "rows.jsonl gives no", "give more rows")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl", "test.jsonl"]
 
 
 def test_runs_dir_and_model_are_checked_before_any_work(
