@@ -231,13 +231,28 @@ class RunDir:
         return distributed.on_main(reopen)
 
 
+def _stat(pid: int) -> list[str] | None:
+    """``/proc/PID/stat``'s fields after the command name (state first), where ``/proc`` is."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def _started(pid: int) -> int | None:
     """When process ``pid`` started (clock ticks after boot, ``/proc/PID/stat``'s 22nd
     field), where ``/proc`` says; tells a live owner from a later process given its pid."""
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
+        return int((_stat(pid) or [])[19])
+    except (IndexError, ValueError):
         return None
+
+
+def _ended(pid: int) -> bool:
+    """A killed process its parent has not reaped yet (state Z or X): signal 0 still reaches
+    it, but it writes nothing more."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] in ("Z", "X")
 
 
 def owner_record() -> dict[str, Any]:
@@ -261,6 +276,8 @@ def owner_alive(owner: object) -> bool:
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError, ValueError, OverflowError):
+        return False
+    if _ended(pid):
         return False
     started = owner.get("started")
     return type(started) is not int or _started(pid) in (None, started)
