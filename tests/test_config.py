@@ -201,3 +201,21 @@ def test_what_no_config_can_mean_is_one_plain_line(tmp_path: Path) -> None:
         path.write_text(text)
         with pytest.raises(SealError, match=needle):
             load_config(path)
+
+
+def test_a_bad_key_in_a_file_names_the_file(tmp_path: Path) -> None:
+    """A mistake in a YAML file (one a user wrote, or a run's config.yaml edited by hand
+    before --resume) names the file; one set by --set does not; a --set fixing the file's key
+    is no mistake."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("run:\n  iteratons: 3\n")
+    with pytest.raises(
+        SealError, match=rf"^{re.escape(str(bad))}: unknown config key 'run.iteratons'"
+    ):
+        load_config(bad)
+    bad.write_text("run:\n  iterations: abc\n")
+    with pytest.raises(SealError, match=rf"^{re.escape(str(bad))}: config key 'run.iterations'"):
+        load_config(bad)
+    assert load_config(bad, {"run.iterations": 4}).run.iterations == 4
+    with pytest.raises(SealError, match=r"^config key 'run.samples'"):
+        load_config(bad, {"run.iterations": 4, "run.samples": "x"})

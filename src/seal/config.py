@@ -609,10 +609,35 @@ def load_config(
         if loaded is not None and not isinstance(loaded, dict):
             raise SealError(f"config file {path} must hold a mapping of sections")
         data = loaded or {}
+    from_file = data
     data = _merge(base, data)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
-    return parse_config(data, names)
+    try:
+        return SealConfig.model_validate(data)
+    except ValidationError as err:
+        message = _format_error(err, SealConfig, names)
+        key = _error_key(err, SealConfig)
+        overridden = any(k == key or k.startswith(key + ".") for k in overrides or {})
+        if path is not None and not overridden and _holds(from_file, key.split(".")):
+            message = f"{path}: {message}"  # the file the user edits, named
+        raise SealError(message) from None
+
+
+def _error_key(err: ValidationError, root: type[BaseModel]) -> str:
+    """The dotted key ``_format_error`` names for ``err``."""
+    e = err.errors()[0]
+    parts = e["loc"] if e["type"] == "extra_forbidden" else _field_path(e["loc"], root)
+    return ".".join(map(str, parts))
+
+
+def _holds(data: Any, parts: list[str]) -> bool:
+    """Whether the nested mapping ``data`` sets the key ``parts`` (``["run", "iterations"]``)."""
+    for part in parts:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
