@@ -117,3 +117,16 @@ def test_train_without_heldout_problems(tmp_path: Path, seal_cli) -> None:
     assert code == 0, err
     assert "AUROC - (bootstrap only -)" in " ".join(stdout.split())
     assert json.loads((out / "metrics.json").read_text())["auroc"] is None
+
+
+@pytest.mark.parametrize("command", [["critic", "train", "--output", "c"], ["run"]])
+def test_more_labels_than_the_pool_holds_is_refused_first(
+    command: list[str], one_line_error, tmp_path: Path, seal_cli, monkeypatch
+) -> None:
+    """--labels above what the pool's samples can give failed minutes in, after sampling; now
+    one line naming the pool's size and the settings to change, before the model loads."""
+    monkeypatch.chdir(tmp_path)
+    small = ["--set", "eval.levels=[4,5]", "--set", "critic.problems_per_level=3"]
+    code, _, err = seal_cli(*command, *small, "--labels", "100")
+    one_line_error(code, err, "--labels 100", "at most", "critic.problems_per_level")
+    assert list(tmp_path.iterdir()) == []  # no run directory, no critic directory

@@ -159,6 +159,19 @@ def split_heldout(
     ]
 
 
+def check_pool(plan: CriticConfig, problems: int) -> None:
+    """``plan.labels`` fits the pool before anything is sampled: the labels come from the
+    samples of the pool problems not held out, so more cannot be had."""
+    side = problems - int(problems * plan.heldout_fraction)
+    most = side * plan.samples_per_problem
+    if plan.labels > most:
+        raise SealError(
+            f"--labels {plan.labels}: the critic's pool gives at most {most} solutions to label "
+            f"({side} problems outside the held-out share x {plan.samples_per_problem} samples); "
+            "lower --labels, or raise critic.problems_per_level / critic.samples_per_problem"
+        )
+
+
 SAMPLED_ONE_CLASS = {
     "bad": "the model solved none of the pool problems it sampled; use easier levels "
     "(--levels), more critic.samples_per_problem, or a model that solves some",

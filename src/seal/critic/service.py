@@ -13,7 +13,7 @@ from seal.adapters import load_adapter, save_adapter, with_adapters
 from seal.config import SealConfig, dump_config, load_config
 from seal.critic.data import read_labels
 from seal.critic.model import Critic, combine
-from seal.critic.pipeline import run_critic_training, sample_trajectories
+from seal.critic.pipeline import check_pool, run_critic_training, sample_trajectories
 from seal.data import iter_jsonl
 from seal.errors import SealError
 from seal.generation.hf import HFSampler
@@ -40,11 +40,13 @@ def train_and_save(
     """
     labelled = read_labels(labels_file) if labels_file is not None else None
     task = critic_task(cfg, data)
-    loaded = load_model(cfg.model)
     c = cfg.critic
+    problems = task.problems("pool", limit=c.problems_per_level)
+    if labelled is None:
+        check_pool(c, len(problems))
+    loaded = load_model(cfg.model)
     model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
     sampler = HFSampler(model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
-    problems = task.problems("pool", limit=c.problems_per_level)
     trajs = sample_trajectories(task, problems, sampler, c)
     critic = Critic(
         model, loaded.tokenizer, batch_size=cfg.sampling.batch_size, bf16=cfg.model.train_bf16

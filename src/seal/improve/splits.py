@@ -7,6 +7,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from seal.config import SealConfig
+from seal.critic.pipeline import check_pool
 from seal.data import check_file
 from seal.errors import SealError
 from seal.tasks import get_task
@@ -48,7 +49,8 @@ def check_run_task(
     task = run_task(cfg)
     if r.task == "wordmath":
         get_task("wordmath", levels=r.train_levels)
-        return task
-    check_splits(task, LOOP_SPLITS, r.data, r.test_data)
-    task.prompt(task.problems("pool", 1)[0])  # its shots: read, and allowed by the task
+    else:
+        check_splits(task, LOOP_SPLITS, r.data, r.test_data)
+        task.prompt(task.problems("pool", 1)[0])  # its shots: read, and allowed by the task
+    check_pool(cfg.critic, len(task.problems("pool", cfg.critic.problems_per_level)))
     return task
