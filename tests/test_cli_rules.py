@@ -347,13 +347,18 @@ def test_a_run_folder_given_for_the_wrong_role_says_which_to_give(
 ) -> None:
     """A critic's adapter looks like a policy's: `--policy RUN/critic-0` evaluated the critic
     as the policy. The run, a round or the other role given where one is expected names the
-    folder meant."""
+    folder meant; so does an adapter or a run given as --model."""
     run = _run_dir(tmp_path / "r", {"critic": {}, "iter-1": {}}, {})
     for critic in (run / "critic-0", run / "iter-01" / "critic"):
         critic.mkdir(parents=True)
         (critic / "adapter_config.json").write_text("{}")
     (run / "iter-01" / "policy").mkdir()
     (run / "iter-01" / "policy" / "config.json").write_text("{}")
+    (run / "final" / "policy").mkdir(parents=True)  # the whole small model, fine-tuned
+    (run / "final" / "policy" / "config.json").write_text("{}")
+    adapter = tmp_path / "my-lora"  # a LoRA adapter from anywhere, given as the model
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
     cases = [
         (["eval", "--policy", f"{run}/critic-0"], "is a critic, not a policy", "--critic"),
         (["eval", "--policy", f"{run}/iter-01/critic"], "is a critic, not a policy", "--critic"),
@@ -362,6 +367,9 @@ def test_a_run_folder_given_for_the_wrong_role_says_which_to_give(
         (["solve", "x", "--critic", str(run)], "is a run: its critics are", f"{run}/critic-0"),
         (["solve", "x", "--critic", f"{run}/iter-01"], "the critic in it is", "iter-01/critic"),
         (["solve", "x", "--critic", f"{run}/iter-01/policy"], "a fine-tuned model (a policy)"),
+        (["eval", "--model", f"{run}/critic-0"], "a LoRA adapter (a critic)", "as --critic"),
+        (["eval", "--model", str(adapter)], "a LoRA adapter (a policy)", "as --policy"),
+        (["run", "--model", str(run)], "is a run: give its final policy", "as --model"),
     ]
     for argv, *needles in cases:
         code, _, err = seal_cli(*argv)

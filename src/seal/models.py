@@ -27,7 +27,7 @@ from seal import distributed
 from seal.config import ModelConfig
 from seal.errors import SealError
 from seal.offline import offline_reason
-from seal.validate import check_model_dir
+from seal.validate import check_model_dir, not_a_model
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -44,7 +44,10 @@ def resolve_model_path(name: str) -> str:
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise SealError(f"model directory {name} has no config.json (not a Hugging Face model)")
+            raise SealError(
+                f"model directory {name} has no config.json (not a Hugging Face model)"
+                + not_a_model(path)
+            )
         check_model_dir(path)
         return str(path)
     if (

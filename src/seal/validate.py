@@ -98,6 +98,19 @@ def is_critic_dir(path: Path) -> bool:
     return bool(re.fullmatch(r"critic(-\d+)?", path.name)) and _run_of(path) is not None
 
 
+def not_a_model(path: Path) -> str:
+    """What a folder given as ``--model`` is instead, when seal knows ("" when not): a LoRA
+    adapter (give it as --policy or --critic, its base as --model) or a run."""
+    final = path / "final" / "policy"
+    if (path / "manifest.json").is_file() and final.is_dir():
+        how = "--model" if is_full_policy(final) else "--policy, its base model as --model"
+        return f"; {path} is a run: give its final policy {final} as {how}"
+    if (path / "adapter_config.json").is_file():
+        role = "critic" if is_critic_dir(path) else "policy"
+        return f"; it is a LoRA adapter (a {role}): give it as --{role}, its base model as --model"
+    return ""
+
+
 def _instead(path: Path, want: str) -> str:
     """Where the ``want`` ("policy" / "critic") a user meant lies, for a folder that is not
     one: a run, a round of it, or the other role ("" when nothing better is known)."""
