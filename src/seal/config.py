@@ -7,6 +7,7 @@ name the key and what it accepts.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -560,11 +561,25 @@ def _field_path(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def parse_config(data: dict[str, Any], names: dict[str, str] | None = None) -> SealConfig:
+def parse_config(
+    data: dict[str, Any],
+    names: dict[str, str] | None = None,
+    source: tuple[Path, dict[str, Any], Collection[str]] | None = None,
+) -> SealConfig:
+    """``data`` as a config, or one line naming the key (or flag: ``names``) at fault.
+    ``source``: (a YAML file, what it set, the keys set over it); an error in a key the file
+    set and nothing overrode names the file, the one a user edits."""
     try:
         return SealConfig.model_validate(data)
     except ValidationError as err:
-        raise SealError(_format_error(err, SealConfig, names)) from None
+        message = _format_error(err, SealConfig, names)
+        if source is not None:
+            path, from_file, overrides = source
+            key = _error_key(err, SealConfig)
+            overridden = any(k == key or k.startswith(key + ".") for k in overrides)
+            if not overridden and _holds(from_file, key.split(".")):
+                message = f"{path}: {message}"
+        raise SealError(message) from None
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
@@ -613,15 +628,8 @@ def load_config(
     data = _merge(base, data)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
-    try:
-        return SealConfig.model_validate(data)
-    except ValidationError as err:
-        message = _format_error(err, SealConfig, names)
-        key = _error_key(err, SealConfig)
-        overridden = any(k == key or k.startswith(key + ".") for k in overrides or {})
-        if path is not None and not overridden and _holds(from_file, key.split(".")):
-            message = f"{path}: {message}"  # the file the user edits, named
-        raise SealError(message) from None
+    source = None if path is None else (path, from_file, list(overrides or {}))
+    return parse_config(data, names, source)
 
 
 def _error_key(err: ValidationError, root: type[BaseModel]) -> str:
