@@ -141,14 +141,25 @@ def test_shots_a_task_cannot_give_are_refused_before_the_model(
     assert "run directory" not in out and not (tmp_path / "runs").exists()
 
 
-def test_the_train_file_as_test_file_is_refused(
+def test_test_rows_that_are_train_rows_are_refused(
     tmp_path: Path, seal_cli, one_line_error, monkeypatch
 ) -> None:
-    """``--test-data`` naming the ``--data`` file (by any path) would test on training rows."""
+    """``--test-data`` naming the ``--data`` file (by any path), or holding one of its
+    questions (whitespace and case aside), would test on training rows."""
     monkeypatch.chdir(tmp_path)
     train = _gsm8k_rows(tmp_path / "train.jsonl", "train", 400)
     code, out, err = seal_cli(
         "run", "--task", "gsm8k", "--data", str(train), "--test-data", "./train.jsonl"
     )
     one_line_error(code, err, "is the --data file", "held-out rows")
+    assert not (tmp_path / "runs").exists()
+    test = _gsm8k_rows(tmp_path / "test.jsonl", "test", 8)
+    rows = test.read_text().splitlines()
+    copied = json.loads(train.read_text().splitlines()[5])  # a train row, re-spaced, in the test
+    copied["question"] = "  " + copied["question"].upper().replace(" ", "  ")
+    test.write_text("\n".join([*rows, json.dumps(copied)]) + "\n")
+    code, out, err = seal_cli(
+        "run", "--task", "gsm8k", "--data", str(train), "--test-data", str(test)
+    )
+    one_line_error(code, err, "1 test question(s) in", "also train rows", "remove them")
     assert not (tmp_path / "runs").exists()

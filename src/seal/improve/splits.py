@@ -12,13 +12,23 @@ from seal.data import check_file
 from seal.errors import SealError
 from seal.tasks import get_task
 from seal.tasks.base import Task
-from seal.tasks.carved import LOOP_SPLITS, check_splits, trainable_task
+from seal.tasks.carved import LOOP_SPLITS, check_splits, shared_questions, trainable_task
 from seal.tasks.shots import with_shots
 
 
 def run_task(cfg: SealConfig) -> Task:
     r = cfg.run
     return with_shots(trainable_task(r.task, cfg.eval.levels, r.data, r.test_data), r.shots)
+
+
+def _check_held_out(task: Task, test_data: Path | None) -> None:
+    shared = shared_questions(task)
+    if shared:
+        where = test_data or f"{task.name}'s test split"
+        raise SealError(
+            f"{len(shared)} test question(s) in {where} are also train rows (the first: "
+            f"{shared[0][:60]!r}); the test would score rows the loop trains on: remove them"
+        )
 
 
 def check_run_task(
@@ -52,5 +62,7 @@ def check_run_task(
     else:
         check_splits(task, LOOP_SPLITS, r.data, r.test_data)
         task.prompt(task.problems("pool", 1)[0])  # its shots: read, and allowed by the task
+        if r.data is not None or r.test_data is not None:  # rows a user gathered: one source?
+            _check_held_out(task, r.test_data)
     check_pool(cfg.critic, len(task.problems("pool", cfg.critic.problems_per_level)))
     return task

@@ -59,6 +59,17 @@ class CarvedSplits(TaskView):
         return take(rows, limit)
 
 
+def shared_questions(task: Task) -> list[str]:
+    """The test questions that are also train rows (whitespace and case aside): a test that
+    scores rows the loop may train on measures memory, not improvement."""
+
+    def key(question: str) -> str:
+        return " ".join(question.split()).casefold()
+
+    train = {key(p.question) for split in LOOP_SPLITS[:-1] for p in task.problems(split)}
+    return [p.question for p in task.problems("test") if key(p.question) in train]
+
+
 def trainable_task(
     name: str,
     levels: list[int] | None = None,
