@@ -89,6 +89,12 @@ class ModelConfig(_Section):
     ``pip install 'seal-lm[vllm]'`` and a GPU; not run yet, see docs/scale-out.md)."""
     vllm_memory: float = Field(0.5, gt=0.0, lt=1.0)
     """Share of GPU memory vLLM may take (the training model lives in the same process)."""
+    chat_template: bool = False
+    """Prompt through the tokenizer's chat template (instruct models; lm-eval's
+    ``--apply_chat_template``): the task's prompt, worked examples included, is one user
+    turn and the model answers as the assistant, in evaluation, sampling, search and
+    fine-tuning alike (the critic's judge prompt stays plain text). A model without a
+    template (a base model, the embedded one) is a one-line error."""
 
 
 class SamplingConfig(_Section):

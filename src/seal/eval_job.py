@@ -23,6 +23,7 @@ from seal.problems import load_problems
 from seal.store import atomic_write_json, atomic_write_text
 from seal.tasks import get_task
 from seal.tasks.base import Problem, Task
+from seal.tasks.chat import with_chat
 
 
 @dataclass
@@ -76,7 +77,12 @@ def run_task(
     fewshot_data: Path | None = None,
 ) -> TaskResult:
     ev = cfg.eval
-    task = build_task(name, cfg, data, fewshot_data)
+    task = with_chat(
+        build_task(name, cfg, data, fewshot_data),
+        loaded.tokenizer,
+        cfg.model.chat_template,
+        cfg.model.name,
+    )
     split = ev.split or getattr(task, "default_split", "test")
     shots = ev.shots if ev.shots is not None else getattr(task, "default_shots", 0)
     problems = select_problems(name, task, cfg, data)
@@ -99,6 +105,7 @@ def run_task(
         "model": cfg.model.name,
         "split": split if data is None else str(data),
         "shots": shots,
+        **({"chat_template": True} if cfg.model.chat_template else {}),
         **summary,
     }
     return TaskResult(name, result, records)
@@ -115,7 +122,12 @@ def run_search(
     from seal.search import Searcher, SearchSettings
 
     ev = cfg.eval
-    task = build_task(name, cfg, data, None)
+    task = with_chat(
+        build_task(name, cfg, data, None),
+        sampler.tokenizer,
+        cfg.model.chat_template,
+        cfg.model.name,
+    )
     split = ev.split or getattr(task, "default_split", "test")
     problems = select_problems(name, task, cfg, data)
     sc = cfg.search
@@ -152,6 +164,7 @@ def run_search(
         "model": cfg.model.name,
         "split": split,
         "shots": 0,
+        **({"chat_template": True} if cfg.model.chat_template else {}),
         "search": sc.method,
         "n": n,
         "samples": 1,

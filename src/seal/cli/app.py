@@ -52,6 +52,15 @@ SetOpt = Annotated[
 
 
 ForceOpt = Annotated[bool, typer.Option(help="Replace an existing output.")]
+ChatOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--chat-template/--no-chat-template",
+        help="Prompt through the model's chat template (instruct models; "
+        "model.chat_template, default off).",
+        show_default=False,
+    ),
+]
 TrainDataOpt = Annotated[
     Path | None,
     typer.Option(
@@ -120,12 +129,16 @@ def check_inputs(paths: dict[str, Path | None]) -> None:
             raise SealError(f"{option} {path} does not exist")
 
 
-def check_model(cfg: SealConfig) -> None:
-    """The model name and device, checked before anything loads (both are cheap)."""
-    from seal.models import hub_kwargs, resolve_device, resolve_model_path
+def check_model(cfg: SealConfig, tasks: list[str] | None = None) -> None:
+    """The model name and device, checked before anything loads (both are cheap); with
+    ``model.chat_template``, that the tokenizer has a template the ``tasks`` can use."""
+    from seal.models import hub_kwargs, load_tokenizer, resolve_device, resolve_model_path
+    from seal.tasks.chat import check_chat
 
     hub_kwargs(cfg.model.name, resolve_model_path(cfg.model.name))  # offline: in the cache?
     resolve_device(cfg.model.device)
+    if cfg.model.chat_template:
+        check_chat(load_tokenizer(cfg.model.name), cfg.model.name, tasks or [])
 
 
 def check_new_run_path(cfg: SealConfig, name: str | None) -> None:

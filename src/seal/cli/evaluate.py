@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from seal.cli.app import (
+    ChatOpt,
     ConfigOpt,
     DeviceOpt,
     ForceOpt,
@@ -105,6 +106,7 @@ def eval_cmd(
             "e.g. runs/R/final/policy."
         ),
     ] = None,
+    chat_template: ChatOpt = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
     config: ConfigOpt = None,
@@ -121,6 +123,7 @@ def eval_cmd(
         {
             "model.name": model,
             "model.device": device,
+            "model.chat_template": chat_template,
             "eval.task": task,
             "eval.split": split,
             "eval.limit": limit,
@@ -186,7 +189,7 @@ def eval_cmd(
         critic_meta(critic)
     if policy is not None:
         check_policy_dir(policy)
-    check_model(cfg)
+    check_model(cfg, names)
     kinds = []
     for n in names:  # unknown names, splits, bad data files, no hub: before the model loads
         task_obj = build_task(n, cfg, data, fewshot_data)
@@ -299,6 +302,7 @@ def solve_cmd(
     branch: Annotated[int | None, typer.Option(help="ToT: next steps per node.")] = None,
     width: Annotated[int | None, typer.Option(help="ToT: beam width.")] = None,
     depth: Annotated[int | None, typer.Option(help="ToT: most steps.")] = None,
+    chat_template: ChatOpt = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
     config: ConfigOpt = None,
@@ -318,6 +322,7 @@ def solve_cmd(
     )
     from seal.tasks import get_task
     from seal.tasks.base import Problem
+    from seal.tasks.chat import with_chat
 
     cfg = build_config(
         config,
@@ -325,6 +330,7 @@ def solve_cmd(
         {
             "model.name": model,
             "model.device": device,
+            "model.chat_template": chat_template,
             "search.method": search,
             "search.branch": branch,
             "search.width": width,
@@ -339,8 +345,9 @@ def solve_cmd(
     unused_critic(cfg.search.method, critic)
     task_obj = get_task(task)
     require_generated(cfg.search.method, task_obj)
-    check_model(cfg)
+    check_model(cfg, [task])
     model_obj, tokenizer, critic_obj = load_with_adapters(cfg, critic, policy)
+    task_obj = with_chat(task_obj, tokenizer, cfg.model.chat_template, cfg.model.name)
     sampler = HFSampler(model_obj, tokenizer, batch_size=cfg.sampling.batch_size)
     settings = SearchSettings.from_config(cfg)
     result = Searcher(task_obj, sampler, critic_obj, settings).run(

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from seal.store import RunDir
 
 from seal.cli.app import (
+    ChatOpt,
     ConfigOpt,
     DeviceOpt,
     ForceOpt,
@@ -81,6 +82,7 @@ def run_cmd(
             "--set run.patience=N may change: to go further)."
         ),
     ] = None,
+    chat_template: ChatOpt = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
     config: ConfigOpt = None,
@@ -114,6 +116,7 @@ def run_cmd(
         "critic.labels": labels,
         "run.seed": seed,
         "model.backend": backend,
+        "model.chat_template": chat_template,
     }
     if resume is not None:
         if name is not None or preset != "tiny-cpu":
@@ -133,7 +136,7 @@ def run_cmd(
         fresh = True
     check_settings(cfg)
     task = check_run_task(cfg, None if fresh else str(resume / "config.yaml"), typed_flags(flags))
-    check_model(cfg)
+    check_model(cfg, [cfg.run.task])
     if not fresh and cfg is not stored:  # only now, when nothing can fail before the loop
         kept = run.reopen(dump_config(cfg))
         if kept is not None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from seal.cli.app import (
+    ChatOpt,
     ConfigOpt,
     DeviceOpt,
     ForceOpt,
@@ -99,6 +100,7 @@ def critic_train(
             "alone).",
         ),
     ] = None,
+    chat_template: ChatOpt = None,
     seed: SeedOpt = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --output directory.")] = False,
     device: DeviceOpt = None,
@@ -114,6 +116,7 @@ def critic_train(
         {
             "model.name": model,
             "model.device": device,
+            "model.chat_template": chat_template,
             "eval.task": task,
             "critic.labels": labels,
             "critic.problems_per_level": problems_per_level,
@@ -138,7 +141,7 @@ def critic_train(
     from seal.tasks.carved import check_splits
 
     check_splits(critic_task(cfg, data), ("pool",), data)  # the rows, before the model
-    check_model(cfg)
+    check_model(cfg, [cfg.eval.task])
     metrics = train_and_save(cfg, output, labels_file, data)
     out.print(f"critic: {_critic_summary(metrics)} -> {output}")
 

@@ -20,6 +20,7 @@ from seal.generation.hf import HFSampler
 from seal.models import load_model
 from seal.store import atomic_write_json, atomic_write_text
 from seal.tasks.carved import trainable_task
+from seal.tasks.chat import with_chat
 from seal.tasks.shots import with_shots
 
 
@@ -45,6 +46,7 @@ def train_and_save(
     if labelled is None:
         check_pool(c, len(problems))
     loaded = load_model(cfg.model)
+    task = with_chat(task, loaded.tokenizer, cfg.model.chat_template, cfg.model.name)
     model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
     sampler = HFSampler(model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
     trajs = sample_trajectories(task, problems, sampler, c)

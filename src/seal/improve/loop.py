@@ -47,6 +47,7 @@ from seal.stopwatch import Stopwatch
 from seal.store import RunDir, atomic_write_json, atomic_write_parquet, read_json
 from seal.tasks import get_task
 from seal.tasks.base import Problem, Task
+from seal.tasks.chat import with_chat
 from seal.tracking import Tracker
 
 
@@ -58,8 +59,9 @@ class Loop:
         # launched distributed: every rank runs the loop, rank 0 alone prints
         self.cfg, self.run, self.quiet = cfg, run, quiet or not distributed.is_main()
         self.leveled = cfg.run.task == "wordmath"
-        self.task = run_task(cfg) if task is None else task  # given: checked and read
+        task = run_task(cfg) if task is None else task  # given: checked and read
         loaded = load_model(cfg.model)
+        self.task = with_chat(task, loaded.tokenizer, cfg.model.chat_template, cfg.model.name)
         c = cfg.critic
         torch.manual_seed(cfg.run.seed)
         self.model = with_adapters(loaded.model, c.lora_r, c.lora_alpha, c.lora_dropout)
@@ -80,7 +82,10 @@ class Loop:
 
     def _task(self, levels: list[int] | None) -> Any:
         """The task at these levels (all with None; the task itself when it has none)."""
-        return get_task(self.cfg.run.task, levels=levels) if self.leveled else self.task
+        if not self.leveled:
+            return self.task
+        task = get_task(self.cfg.run.task, levels=levels)
+        return with_chat(task, self.tokenizer, self.cfg.model.chat_template, self.cfg.model.name)
 
     def _eval(self, split: str, per_level: int) -> dict[str, Any]:
         problems = self.task.problems(split, per_level)
