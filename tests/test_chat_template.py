@@ -21,6 +21,7 @@ CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+FIX = Path(__file__).parent / "fixtures"
 HEAD, TAIL = "<|im_start|>user\n", "<|im_end|>\n<|im_start|>assistant\n"
 
 
@@ -48,6 +49,26 @@ def test_a_chat_prompt_is_the_task_prompt_as_one_user_turn(chat_model):
     assert chat.stop == task.stop and chat.levels == task.levels
     assert chat.verify(p, " " + str(p.solution)) and chat.name == task.name
     assert with_chat(task, tok, False) is task
+
+
+def test_mmlu_s_header_is_a_system_turn_as_in_the_harness(chat_model):
+    tok = load_tokenizer(str(chat_model))
+    task = get_task("mmlu", data=FIX / "mmlu.jsonl", fewshot_data=FIX / "mmlu_dev.jsonl")
+    p = task.problems("test")[0]
+    plain, head = task.prompt(p, shots=1), task.description(p)
+    assert plain.startswith(head)
+    text = with_chat(task, tok, True).prompt(p, shots=1)
+    assert text == (
+        f"<|im_start|>system\n{head}<|im_end|>\n" + HEAD + plain[len(head) :].rstrip() + TAIL
+    )
+    # a template without a system role (it raises on one) gets the user turn alone
+    tok.chat_template = (
+        "{% for m in messages %}{% if m['role'] == 'system' %}"
+        "{{ raise_exception('System role not supported') }}{% endif %}{% endfor %}" + CHATML
+    )
+    assert with_chat(task, tok, True).prompt(p, shots=1) == (
+        HEAD + plain[len(head) :].rstrip() + TAIL
+    )
 
 
 def test_a_template_writing_bos_loses_it_when_the_tokenizer_adds_one(chat_model):

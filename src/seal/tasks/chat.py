@@ -1,16 +1,19 @@
 """Instruct models prompted through their chat template (``model.chat_template``,
 ``--chat-template``), as lm-eval's ``--apply_chat_template`` does.
 
-The task's whole prompt, worked examples included, becomes one user turn and the model
-answers as the assistant: the text the sampler, the log-likelihood scorer, the search and
-the fine-tuning examples continue is the template's rendering of that turn with the
-assistant's header after it. Stop strings, answer extraction and verification are the
-task's own. A base model has no template (the embedded one included): asking for it is a
-one-line error, not a silent fallback to plain text.
+The task's whole prompt, worked examples included, becomes one user turn (a task's
+description, MMLU's subject header, a system turn before it, dropped where the template has
+no system role, as the harness does) and the model answers as the assistant: the text the
+sampler, the log-likelihood scorer, the search and the fine-tuning examples continue is the
+template's rendering of those turns with the assistant's header after them. Stop strings,
+answer extraction and verification are the task's own. A base model has no template (the
+embedded one included): asking for it is a one-line error, not a silent fallback to plain
+text.
 """
 
 from __future__ import annotations
 
+from jinja2 import TemplateError
 from transformers import PreTrainedTokenizerBase
 
 from seal.errors import SealError
@@ -41,13 +44,19 @@ def check_chat(tokenizer: PreTrainedTokenizerBase, model: str, tasks: list[str])
             )
 
 
-def chat_text(tokenizer: PreTrainedTokenizerBase, text: str) -> str:
-    """``text`` as the user's turn, rendered with the assistant's header after it. A
-    template that writes the BOS token itself loses it here when the tokenizer adds one
-    when encoding, so the model sees one BOS, as in training."""
-    rendered = tokenizer.apply_chat_template(
-        [{"role": "user", "content": text.rstrip()}], tokenize=False, add_generation_prompt=True
-    )
+def chat_text(tokenizer: PreTrainedTokenizerBase, text: str, system: str = "") -> str:
+    """``text`` as the user's turn (after ``system``'s turn, if any), rendered with the
+    assistant's header after it. A template without a system role (it raises on one) gets
+    the user's turn alone, as lm-eval does. A template that writes the BOS token itself
+    loses it here when the tokenizer adds one when encoding, so the model sees one BOS."""
+    user = [{"role": "user", "content": text.rstrip()}]
+    turns = [{"role": "system", "content": system}, *user] if system else user
+    try:
+        rendered = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
+    except TemplateError:
+        if not system:
+            raise
+        rendered = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
     assert isinstance(rendered, str)
     bos = tokenizer.bos_token
     if bos and rendered.startswith(bos) and _adds_bos(tokenizer):
@@ -68,7 +77,12 @@ class ChatPrompt(TaskView):
         self._tokenizer = tokenizer
 
     def prompt(self, problem: Problem, shots: int = 0) -> str:
-        return chat_text(self._tokenizer, self._task.prompt(problem, shots))
+        text = self._task.prompt(problem, shots)
+        describe = getattr(self._task, "description", None)
+        system = describe(problem) if callable(describe) else ""
+        if system and text.startswith(system):
+            return chat_text(self._tokenizer, text[len(system) :], system)
+        return chat_text(self._tokenizer, text)
 
 
 def with_chat(task: Task, tokenizer: PreTrainedTokenizerBase, on: bool, model: str = "") -> Task:

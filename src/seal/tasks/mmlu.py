@@ -167,12 +167,18 @@ class MMLU:
                 )
         return out
 
-    def prompt(self, problem: Problem, shots: int = 0) -> str:
+    def description(self, problem: Problem) -> str:
+        """The header the prompt starts with (lm-eval's ``description``: a system turn when
+        the prompt goes through a chat template)."""
         subject = problem.group or ""
-        head = (
+        return (
             "The following are multiple choice questions (with answers) about "
             f"{' '.join(subject.split('_'))}.\n\n"
         )
+
+    def prompt(self, problem: Problem, shots: int = 0) -> str:
+        subject = problem.group or ""
+        head = self.description(problem)
         parts = []
         if shots:
             if self._dev is None:
