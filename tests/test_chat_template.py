@@ -44,7 +44,7 @@ def test_a_chat_prompt_is_the_task_prompt_as_one_user_turn(chat_model):
     chat = with_chat(task, tok, True)
     assert isinstance(chat, ChatPrompt)
     p = task.problems("test", 1)[0]
-    assert chat.prompt(p) == HEAD + task.prompt(p).rstrip() + TAIL
+    assert chat.prompt(p) == HEAD + task.prompt(p) + TAIL
     # everything but the prompt is the task's own
     assert chat.stop == task.stop and chat.levels == task.levels
     assert chat.verify(p, " " + str(p.solution)) and chat.name == task.name
@@ -58,16 +58,23 @@ def test_mmlu_s_header_is_a_system_turn_as_in_the_harness(chat_model):
     plain, head = task.prompt(p, shots=1), task.description(p)
     assert plain.startswith(head)
     text = with_chat(task, tok, True).prompt(p, shots=1)
-    assert text == (
-        f"<|im_start|>system\n{head}<|im_end|>\n" + HEAD + plain[len(head) :].rstrip() + TAIL
-    )
+    assert text == (f"<|im_start|>system\n{head}<|im_end|>\n" + HEAD + plain[len(head) :] + TAIL)
     # a template without a system role (it raises on one) gets the user turn alone
     tok.chat_template = (
         "{% for m in messages %}{% if m['role'] == 'system' %}"
         "{{ raise_exception('System role not supported') }}{% endif %}{% endfor %}" + CHATML
     )
-    assert with_chat(task, tok, True).prompt(p, shots=1) == (
-        HEAD + plain[len(head) :].rstrip() + TAIL
+    assert with_chat(task, tok, True).prompt(p, shots=1) == (HEAD + plain[len(head) :] + TAIL)
+
+
+def test_bbh_s_description_is_a_system_turn_and_the_prompt_keeps_its_newline(chat_model):
+    tok = load_tokenizer(str(chat_model))
+    task = get_task("bbh/boolean_expressions", data=FIX / "bbh.jsonl")
+    p = task.problems("test")[0]
+    plain, head = task.prompt(p), task.description(p)
+    assert plain.startswith(head) and plain.endswith("step by step.\n")
+    assert with_chat(task, tok, True).prompt(p) == (
+        f"<|im_start|>system\n{head}<|im_end|>\n" + HEAD + plain[len(head) :] + TAIL
     )
 
 

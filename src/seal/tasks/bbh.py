@@ -80,10 +80,15 @@ class BBH:
             for i, r in enumerate(rows)
         ]
 
+    def description(self, problem: Problem) -> str:
+        """The subtask's instruction the prompt starts with (a system turn when the prompt
+        goes through a chat template, as in lm-eval)."""
+        return cot_prompts()[problem.group or self.subtasks[0]]["description"]
+
     def prompt(self, problem: Problem, shots: int = 3) -> str:
         spec = cot_prompts()[problem.group or self.subtasks[0]]
         text = spec["doc_to_text"]
-        parts = [spec["description"]]
+        parts = [self.description(problem)]
         for shot in spec["shots"][:shots]:
             parts.append(text.replace("{{input}}", shot["input"]) + shot["target"] + "\n\n")
         parts.append(text.replace("{{input}}", problem.question))

@@ -49,7 +49,7 @@ def chat_text(tokenizer: PreTrainedTokenizerBase, text: str, system: str = "") -
     assistant's header after it. A template without a system role (it raises on one) gets
     the user's turn alone, as lm-eval does. A template that writes the BOS token itself
     loses it here when the tokenizer adds one when encoding, so the model sees one BOS."""
-    user = [{"role": "user", "content": text.rstrip()}]
+    user = [{"role": "user", "content": text}]  # as it is: lm-eval strips nothing either
     turns = [{"role": "system", "content": system}, *user] if system else user
     try:
         rendered = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
@@ -76,8 +76,9 @@ class ChatPrompt(TaskView):
         super().__init__(task)
         self._tokenizer = tokenizer
 
-    def prompt(self, problem: Problem, shots: int = 0) -> str:
-        text = self._task.prompt(problem, shots)
+    def prompt(self, problem: Problem, shots: int | None = None) -> str:
+        # not given: the task's own default (BBH's is 3 shots, not 0)
+        text = self._task.prompt(problem) if shots is None else self._task.prompt(problem, shots)
         describe = getattr(self._task, "description", None)
         system = describe(problem) if callable(describe) else ""
         if system and text.startswith(system):
