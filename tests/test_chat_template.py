@@ -134,6 +134,7 @@ def test_a_model_without_a_template_or_a_code_task_is_one_line(
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
+@pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing:FutureWarning")  # peft's call
 def test_the_loop_prompts_its_task_and_its_levels_through_the_template(
     chat_model, tmp_path, make_toy_config
 ):
