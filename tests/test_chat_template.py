@@ -11,6 +11,7 @@ import pytest
 from tokenizers import processors
 
 from seal.config import dump_config
+from seal.errors import SealError
 from seal.generation.hf import HFSampler
 from seal.models import load_tokenizer, resolve_model_path
 from seal.store import RunDir
@@ -76,6 +77,13 @@ def test_bbh_s_description_is_a_system_turn_and_the_prompt_keeps_its_newline(cha
     assert with_chat(task, tok, True).prompt(p) == (
         f"<|im_start|>system\n{head}<|im_end|>\n" + HEAD + plain[len(head) :] + TAIL
     )
+
+
+def test_a_broken_template_is_one_line(chat_model):
+    tok = load_tokenizer(str(chat_model))
+    tok.chat_template = "{{ raise_exception('no user turns here') }}"
+    with pytest.raises(SealError, match="chat template fails on a user turn: no user turns"):
+        chat_text(tok, "hi")
 
 
 def test_a_template_writing_bos_loses_it_when_the_tokenizer_adds_one(chat_model):

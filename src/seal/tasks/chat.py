@@ -52,11 +52,18 @@ def chat_text(tokenizer: PreTrainedTokenizerBase, text: str, system: str = "") -
     user = [{"role": "user", "content": text}]  # as it is: lm-eval strips nothing either
     turns = [{"role": "system", "content": system}, *user] if system else user
     try:
-        rendered = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
-    except TemplateError:
-        if not system:
-            raise
-        rendered = tokenizer.apply_chat_template(user, tokenize=False, add_generation_prompt=True)
+        try:
+            rendered = tokenizer.apply_chat_template(
+                turns, tokenize=False, add_generation_prompt=True
+            )
+        except TemplateError:
+            if not system:
+                raise
+            rendered = tokenizer.apply_chat_template(
+                user, tokenize=False, add_generation_prompt=True
+            )
+    except TemplateError as err:  # the model's own template is broken: one line
+        raise SealError(f"the model's chat template fails on a user turn: {err}") from None
     assert isinstance(rendered, str)
     bos = tokenizer.bos_token
     if bos and rendered.startswith(bos) and _adds_bos(tokenizer):
