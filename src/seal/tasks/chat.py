@@ -44,11 +44,14 @@ def check_chat(tokenizer: PreTrainedTokenizerBase, model: str, tasks: list[str])
             )
 
 
-def chat_text(tokenizer: PreTrainedTokenizerBase, text: str, system: str = "") -> str:
+def chat_text(
+    tokenizer: PreTrainedTokenizerBase, text: str, system: str = "", adds_bos: bool | None = None
+) -> str:
     """``text`` as the user's turn (after ``system``'s turn, if any), rendered with the
     assistant's header after it. A template without a system role (it raises on one) gets
     the user's turn alone, as lm-eval does. A template that writes the BOS token itself
-    loses it here when the tokenizer adds one when encoding, so the model sees one BOS."""
+    loses it here when the tokenizer adds one when encoding (``adds_bos``: known already,
+    or None to find out), so the model sees one BOS."""
     user = [{"role": "user", "content": text}]  # as it is: lm-eval strips nothing either
     turns = [{"role": "system", "content": system}, *user] if system else user
     try:
@@ -66,7 +69,9 @@ def chat_text(tokenizer: PreTrainedTokenizerBase, text: str, system: str = "") -
         raise SealError(f"the model's chat template fails on a user turn: {err}") from None
     assert isinstance(rendered, str)
     bos = tokenizer.bos_token
-    if bos and rendered.startswith(bos) and _adds_bos(tokenizer):
+    if adds_bos is None:
+        adds_bos = _adds_bos(tokenizer)
+    if bos and rendered.startswith(bos) and adds_bos:
         rendered = rendered[len(bos) :]
     return rendered
 
@@ -82,6 +87,7 @@ class ChatPrompt(TaskView):
     def __init__(self, task: Task, tokenizer: PreTrainedTokenizerBase):
         super().__init__(task)
         self._tokenizer = tokenizer
+        self._adds_bos = _adds_bos(tokenizer)  # once, not per prompt
 
     def prompt(self, problem: Problem, shots: int | None = None) -> str:
         # not given: the task's own default (BBH's is 3 shots, not 0)
@@ -89,8 +95,8 @@ class ChatPrompt(TaskView):
         describe = getattr(self._task, "description", None)
         system = describe(problem) if callable(describe) else ""
         if system and text.startswith(system):
-            return chat_text(self._tokenizer, text[len(system) :], system)
-        return chat_text(self._tokenizer, text)
+            return chat_text(self._tokenizer, text[len(system) :], system, self._adds_bos)
+        return chat_text(self._tokenizer, text, adds_bos=self._adds_bos)
 
 
 def with_chat(task: Task, tokenizer: PreTrainedTokenizerBase, on: bool, model: str = "") -> Task:
