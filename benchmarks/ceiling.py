@@ -67,12 +67,12 @@ def recipe(text: str, run: RunConfig, easy: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="tiny")
-    ap.add_argument("--levels", default="1-7", help="evaluated levels, e.g. 1-7")
+    ap.add_argument("--levels", default="1-8", help="evaluated levels, e.g. 1-8")
     ap.add_argument(
         "--frontier",
         default="6",
         help="levels whose gold solutions are used (the first above "
-        "the embedded model's pre-training, 1-5)",
+        "the embedded model's pre-training levels, 1-5)",
     )
     ap.add_argument("--sizes", default="150,300", help="gold examples per variant")
     ap.add_argument("--easy", default="1-5", help="levels whose references are replayed")

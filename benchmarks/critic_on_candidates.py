@@ -5,7 +5,7 @@ The critic's held-out AUROC is measured on its bootstrap pool (all levels), wher
 it comes from telling easy levels from hard ones. What the loop needs is different: among
 the candidates of its frontier levels, right solutions above wrong ones, across prompts
 (which prompts are solved) and within a prompt (which of its samples). This script samples
-the bootstrap pool once (the `seal run` preset's: 24 pool problems per level, levels 1-7,
+the bootstrap pool once (the `seal run` preset's: 24 pool problems per level, levels 1-8,
 4 samples), trains a fresh bootstrap critic per setting (`--variant key=value,...`; the
 first is the baseline), and scores the candidates in `RUN/iter-NN/samples.parquet` (with
 their verifier labels) with each. Self-labelling is off (it costs minutes and is measured
@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from benchmarks.common import iteration_candidates, markdown_table, report
 from benchmarks.critic import fresh_critic
 from seal.adapters import with_adapters
-from seal.config import CriticConfig, ModelConfig, parse_set
+from seal.config import PRESETS, CriticConfig, ModelConfig, parse_set
 from seal.critic.data import Trajectory
 from seal.critic.model import Critic
 from seal.critic.pipeline import run_critic_training, sample_trajectories
@@ -81,7 +81,7 @@ def main() -> None:
 
     loaded = load_model(ModelConfig(name="tiny"))
     model = with_adapters(loaded.model, base.lora_r, base.lora_alpha, base.lora_dropout)
-    task = get_task("wordmath", levels=[1, 2, 3, 4, 5, 6, 7])
+    task = get_task("wordmath", levels=PRESETS["tiny-cpu"]["eval.levels"])
     sampler = HFSampler(model, loaded.tokenizer, batch_size=64)
     start = time.perf_counter()
     pool = sample_trajectories(
@@ -126,7 +126,8 @@ def main() -> None:
         markdown_table(head, table),
         f"Bootstrap pool: {len(pool)} trajectories ({sum(int(t.truth or 0) for t in pool)} "
         f"right) from {args.problems_per_level} pool problems per level x "
-        f"{base.samples_per_problem} samples, levels 1-7, sampled in {sample_s:.0f}s; 200 "
+        f"{base.samples_per_problem} samples, levels {task.levels[0]}-{task.levels[-1]}, "
+        f"sampled in {sample_s:.0f}s; 200 "
         "labels, 2 epochs, no self-labels. Candidates: iteration "
         f"{args.iteration} of run `{args.run.name}` ({counts}), scored by p(good) alone "
         "(no votes). AUROC over a level's candidates; within: right above wrong solutions of "

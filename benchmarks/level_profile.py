@@ -154,7 +154,7 @@ def step_lines(text: str) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="tiny")
-    ap.add_argument("--levels", default="1-7", help="e.g. 1-7")
+    ap.add_argument("--levels", default="1-8", help="e.g. 1-8")
     ap.add_argument("--problems", type=int, default=200, help="test problems per level")
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument(

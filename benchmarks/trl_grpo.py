@@ -82,7 +82,7 @@ def main() -> None:
     ap.add_argument(
         "--levels", default="6", help="levels of the training prompts (seal run's frontier)"
     )
-    ap.add_argument("--eval-levels", default="1-7", help="the tiny-cpu preset's eval.levels")
+    ap.add_argument("--eval-levels", default="1-8", help="the tiny-cpu preset's eval.levels")
     ap.add_argument(
         "--prompts", type=int, default=960, help="train prompts per level (seal run: 192 x 5)"
     )

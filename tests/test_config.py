@@ -151,6 +151,17 @@ def test_auto_bf16_on_cpu_needs_the_flag_and_a_faster_step(monkeypatch) -> None:
     assert not precision.use_bf16(cpu, "auto")
 
 
+def test_the_bf16_speed_probe_runs_under_no_grad() -> None:
+    """Its first caller can be GRPO's reference pass, inside torch.no_grad(): the probe
+    times a backward pass and must not fail there."""
+    import torch
+
+    from seal import precision
+
+    with torch.no_grad():
+        assert precision.cpu_bf16_is_faster.__wrapped__() in (True, False)
+
+
 def test_auto_dtype_keeps_a_float32_checkpoint_float32_on_a_gpu(tmp_path) -> None:
     import json
 

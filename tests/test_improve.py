@@ -137,7 +137,10 @@ def test_grpo_moves_policy_toward_rewarded_completions(tiny) -> None:
         [prompt],
         [[good, bad, good, bad]],
         [[1.0, 0.0, 1.0, 0.0]],
-        GRPOSettings(epochs=4, lr=3e-3, batch_size=2),
+        # float32 (CPU bf16 autocast, where the CPU has it, adds its own noise) and a step
+        # size that stays on one side of the optimum: at 3e-3 the embedded model learns to
+        # copy the answer line into "#### ..." and the bad completion's copy rises with it
+        GRPOSettings(epochs=4, lr=1e-3, batch_size=2, bf16="off"),
         quiet=True,
     )
     assert stats["trained"] == 4 and stats["kl"] >= 0.0

@@ -16,7 +16,7 @@ from seal.tasks.carved import HELD_OUT, LOOP_SPLITS
 
 def _gsm8k_rows(path: Path, split: str, n: int) -> Path:
     """wordmath problems written as GSM8K rows (solution text ending in ``#### answer``)."""
-    task = get_task("wordmath", levels=[2, 3])
+    task = get_task("wordmath", levels=[3, 6])  # level 6: half wrong, so both labels
     rows = [{"question": p.question, "answer": p.solution} for p in task.problems(split, n // 2)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path

@@ -41,9 +41,10 @@ def cpu_bf16_is_faster() -> bool:
 
     def step(bf16: bool) -> float:
         start = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        # the first caller may be inside torch.no_grad() (GRPO's reference log-probs)
+        with torch.enable_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             loss = layers(x).float().pow(2).mean()
-        loss.backward()
+            loss.backward()
         return time.perf_counter() - start
 
     for bf16 in (False, True):  # warm up both paths
