@@ -9,10 +9,11 @@
 # variant trains at once (`--device cuda`; with MPS where `nvidia-cuda-mps-control -d` works,
 # else time-sliced: four full recipes took 349-369 s on an H100 with MPS), stopped after
 # TRAIN_SECONDS (420); then benchmarks/level_profile.py (PROFILE_SECONDS, 240) gives greedy
-# accuracy on levels 1-7 and maj@16 / pass@16 / distinct right paths on PROFILE_SAMPLED
-# (5-7), PROBLEMS (200) a level. The tables are printed; OUT/runs.tgz holds them
-# (NAME.profile.txt), the logs and pretrain.json files; the KEEP (3) variants whose level-5
-# greedy is closest to 50% come back as OUT/NAME.model.tgz.partNN (split under 16 MiB:
+# accuracy on PROFILE_LEVELS (1-8) and maj@16 / pass@16 / distinct right paths on
+# PROFILE_SAMPLED (6-8), PROBLEMS (200) a level. The tables are printed; OUT/runs.tgz holds
+# them (NAME.profile.txt), the logs and pretrain.json files; the KEEP (3) variants whose
+# greedy on BAND_LEVEL (6: the first level above the default recipe's pre-training) is
+# closest to 50% come back as OUT/NAME.model.tgz.partNN (split under 16 MiB:
 # `cat NAME.model.tgz.part* | tar xz`). Weights trained on a GPU differ from the CPU
 # recipe's (summation order): the profiles compare recipes. DEVICE=cpu runs it all on the
 # CPU (the test suite does, with a toy recipe).
@@ -44,7 +45,7 @@ for spec in "$@"; do
       --device "$DEVICE" "${sets[@]}" > "$work/$name.log" 2>&1 || { echo "$name: training failed"; exit 1; }
     echo "$name trained in $(( $(date +%s) - t0 )) s"
     timeout "${PROFILE_SECONDS:-240}" "$PY" benchmarks/level_profile.py --model "$work/$name" \
-      --levels 1-7 --sample-levels "${PROFILE_SAMPLED:-5-7}" --samples 16 --problems "${PROBLEMS:-200}" \
+      --levels "${PROFILE_LEVELS:-1-8}" --sample-levels "${PROFILE_SAMPLED:-6-8}" --samples 16 --problems "${PROBLEMS:-200}" \
       --device "$DEVICE" --batch 512 --no-append > "$work/$name.profile.txt" 2>&1
     echo "$name profiled in $(( $(date +%s) - t0 )) s"
   ) &
@@ -57,14 +58,16 @@ for spec in "$@"; do
 done
 tar czf "$OUT/runs.tgz" -C "$work" --exclude='*.safetensors' .
 # the variants closest to the band's middle come back whole
-"$PY" - "$work" "${KEEP:-3}" "$@" <<'PYEOF' | while read -r name; do
+"$PY" - "$work" "${KEEP:-3}" "${BAND_LEVEL:-6}" "$@" <<'PYEOF' | while read -r name; do
 import re, sys
 from pathlib import Path
-work, keep, names = Path(sys.argv[1]), int(sys.argv[2]), [a.split("=")[0] for a in sys.argv[3:]]
+work, keep, band = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+names = [a.split("=")[0] for a in sys.argv[4:]]
 scored = []
 for n in names:
     f = work / f"{n}.profile.txt"
-    rows = [r for r in f.read_text().splitlines() if re.match(r"\| 5 \|", r)] if f.exists() else []
+    row = re.compile(rf"\| {band} \|")
+    rows = [r for r in f.read_text().splitlines() if row.match(r)] if f.exists() else []
     if rows:
         scored.append((abs(float(rows[0].split("|")[3]) - 50), n))
 for _, n in sorted(scored)[:keep]:

@@ -506,7 +506,7 @@ def test_gpu_pretrain_trains_profiles_and_returns_the_model_closest_to_the_band(
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     for name in ("a", "b"):
         assert f"== {name}:" in run.stdout
-    assert run.stdout.count("| 7 | 1 |") == 2  # a level-7 row in each profile
+    assert run.stdout.count("| 8 | 1 |") == 2  # a level-8 row in each profile
     with tarfile.open(out / "runs.tgz") as tar:
         names = tar.getnames()
     assert any(n.endswith("a.profile.txt") for n in names)
