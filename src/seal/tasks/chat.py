@@ -53,20 +53,16 @@ def chat_text(
     loses it here when the tokenizer adds one when encoding (``adds_bos``: known already,
     or None to find out), so the model sees one BOS."""
     user = [{"role": "user", "content": text}]  # as it is: lm-eval strips nothing either
-    turns = [{"role": "system", "content": system}, *user] if system else user
-    try:
+    attempts = [[{"role": "system", "content": system}, *user], user] if system else [user]
+    for turns in attempts:  # with the system turn, then without it
         try:
             rendered = tokenizer.apply_chat_template(
                 turns, tokenize=False, add_generation_prompt=True
             )
-        except TemplateError:
-            if not system:
-                raise
-            rendered = tokenizer.apply_chat_template(
-                user, tokenize=False, add_generation_prompt=True
-            )
-    except TemplateError as err:  # the model's own template is broken: one line
-        raise SealError(f"the model's chat template fails on a user turn: {err}") from None
+            break
+        except TemplateError as err:
+            if turns is user:  # the model's own template is broken: one line
+                raise SealError(f"the model's chat template fails on a user turn: {err}") from None
     assert isinstance(rendered, str)
     bos = tokenizer.bos_token
     if adds_bos is None:
