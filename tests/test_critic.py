@@ -459,12 +459,19 @@ def test_labels_of_one_class_say_what_to_do() -> None:
     """A critic needs right and wrong solutions: one class is an error naming the fix for
     where the labels came from (the model's own samples or a file)."""
     from seal.critic.data import Trajectory
-    from seal.critic.pipeline import SAMPLED_ONE_CLASS, check_labelled
+    from seal.critic.pipeline import check_labelled, sampled_one_class
     from seal.errors import SealError
 
     bad = [Trajectory(str(i), "q", "s", truth=0) for i in range(4)]
     with pytest.raises(SealError, match=r"^all 4 labels are bad; .*solved none .*--levels"):
-        check_labelled(bad, 4, "lower --labels", SAMPLED_ONE_CLASS)
+        check_labelled(bad, 4, "lower --labels", sampled_one_class(levels=True))
+    # a task without levels (gsm8k) is not told to change --levels, which it has none of
+    with pytest.raises(SealError, match=r"^all 4 labels are bad; .*solved none") as err:
+        check_labelled(bad, 4, "lower --labels", sampled_one_class(levels=False))
+    assert "--levels" not in str(err.value) and "samples_per_problem" in str(err.value)
+    good4 = [Trajectory(str(i), "q", "s", truth=1) for i in range(4)]
+    with pytest.raises(SealError, match=r"^all 4 labels are good; .*harder task$"):
+        check_labelled(good4, 4, "lower --labels", sampled_one_class(levels=False))
     good = [Trajectory(str(i), "q", "s", truth=1) for i in range(4)]
     with pytest.raises(SealError, match=r"^all 4 labels are good; .*add bad ones$"):
         check_labelled(good, 4, "lower --labels")

@@ -172,12 +172,21 @@ def check_pool(plan: CriticConfig, problems: int) -> None:
         )
 
 
-SAMPLED_ONE_CLASS = {
-    "bad": "the model solved none of the pool problems it sampled; use easier levels "
-    "(--levels), more critic.samples_per_problem, or a model that solves some",
-    "good": "the model solved every pool problem it sampled; add harder levels (--levels)",
-}
-"""What to do when a critic's sampled labels hold one class, by the class they hold."""
+def sampled_one_class(levels: bool) -> dict[str, str]:
+    """What to do when a critic's sampled labels hold one class, by the class they hold;
+    ``levels``: the task has difficulty levels (wordmath), so ``--levels`` is the fix."""
+    if levels:
+        return {
+            "bad": "the model solved none of the pool problems it sampled; use easier levels "
+            "(--levels), more critic.samples_per_problem, or a model that solves some",
+            "good": "the model solved every pool problem it sampled; add harder levels (--levels)",
+        }
+    return {
+        "bad": "the model solved none of the pool problems it sampled; raise "
+        "critic.samples_per_problem or critic.problems_per_level, or use a model that solves some",
+        "good": "the model solved every pool problem it sampled; raise critic.problems_per_level "
+        "or critic.temperature, or use a harder task",
+    }
 
 
 def check_labelled(
@@ -208,7 +217,8 @@ def run_critic_training(
     clock = Stopwatch()
     rng = random.Random(plan.seed)
     train_side, heldout = split_heldout(trajs, plan.heldout_fraction, plan.seed)
-    one_class = SAMPLED_ONE_CLASS if labelled is None else None
+    levels = any(t.level is not None for t in trajs)
+    one_class = sampled_one_class(levels) if labelled is None else None
     if labelled is None:
         labelled = balanced(train_side, plan.labels, rng, plan.contrastive)
         chosen = {(t.problem_id, t.solution) for t in labelled}
