@@ -1,9 +1,10 @@
 """The embedded model's level profile: where its edge of competence lies.
 
 Per wordmath level: greedy accuracy, maj@k and pass@k from k samples at temperature 1
-(what `seal eval --samples k` reports), the share of solution lines whose arithmetic is
-right (by `check_steps`, over greedy and sampled solutions), and the share of problems with
-at least two *distinct* right samples (what selection can keep beyond the greedy text).
+(`--temperature`; what `seal eval --samples k` reports), the share of solution lines whose
+arithmetic is right (by `check_steps`, over greedy and sampled solutions), and the share of
+problems with at least two *distinct* right samples (what selection can keep beyond the
+greedy text).
 A second table says where wrong greedy solutions first leave the reference, by the
 operation of that step: an arithmetic slip, a wrong number carried or copied, or a wrong
 sentence restated. A third sorts the false lines by cause: a value no story holds (the
@@ -162,12 +163,17 @@ def main() -> None:
         default=None,
         help="levels that get --samples (e.g. 5-6); the others greedy only (default: all)",
     )
+    ap.add_argument(
+        "--temperature", type=float, default=1.0, help="of the samples (greedy is greedy)"
+    )
     ap.add_argument("--device", default="auto", help="cpu, cuda, auto (CUDA when present)")
     ap.add_argument("--batch", type=int, default=64, help="rows a sampling batch (GPU: 512)")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
     levels = level_list(args.levels)
+    if not 0 < args.temperature < float("inf"):
+        raise SystemExit(f"error: --temperature must be above 0, got {args.temperature}")
     sampled = set(levels)
     if args.sample_levels:
         sampled = set(level_list(args.sample_levels, "--sample-levels"))
@@ -189,7 +195,12 @@ def main() -> None:
         problems = task.problems("test", args.problems)
         k = args.samples if lv in sampled else 1
         summary, results = evaluate(
-            task, problems, sampler, SamplingConfig(), samples=k, quiet=True
+            task,
+            problems,
+            sampler,
+            SamplingConfig(temperature=args.temperature),
+            samples=k,
+            quiet=True,
         )
         m = summary["metrics"]
         for p, r in zip(problems, results, strict=True):
@@ -237,7 +248,7 @@ def main() -> None:
     notes = (
         f"Model `{args.model}`, wordmath test split, "
         + (
-            f"{k} samples at temperature 1.0 per problem on levels "
+            f"{k} samples at temperature {args.temperature:g} per problem on levels "
             f"{args.sample_levels or args.levels} (the others greedy only). "
             if k > 1
             else "greedy only. "
