@@ -546,3 +546,31 @@ def test_finetune_speed_tables_each_setting_and_refuses_bad_sizes(tmp_path) -> N
                              capture_output=True, text=True, timeout=300)  # fmt: skip
         assert out.returncode != 0 and "Traceback" not in out.stderr
         assert out.stderr.startswith("error:") and why in out.stderr
+
+
+def test_pretrain_speed_trains_both_precisions_on_the_same_batches() -> None:
+    """The speed table's runs: each precision steps a copy of one model on the same batches,
+    and the two losses agree (bf16 autocast keeps float32 weights)."""
+    import copy
+
+    import torch
+    from benchmarks.pretrain_speed import train_steps
+
+    from seal.config import PretrainConfig
+    from seal.pretrain import batches, build_model, train_tokenizer
+
+    cfg = PretrainConfig(
+        batch_size=4, hidden_size=32, layers=1, heads=2, intermediate_size=64, tokenizer_corpus=300
+    )
+    tok = train_tokenizer(cfg)
+    model = build_model(cfg, len(tok), tok.eos_token_id)
+    stream = batches(tok, cfg)
+    data = [next(stream) for _ in range(3)]
+    before = [p.detach().clone() for p in model.parameters()]
+    runs = {
+        bf16: train_steps(copy.deepcopy(model), data, torch.device("cpu"), bf16)
+        for bf16 in (False, True)
+    }
+    assert all(t > 0 for t, _ in runs.values())
+    assert abs(runs[False][1] - runs[True][1]) < 0.05 * runs[False][1]
+    assert all((p == b).all() for p, b in zip(model.parameters(), before, strict=True))

@@ -11,8 +11,9 @@ from seal.models import tiny_path
 from seal.pretrain import pretrain
 
 
-def small() -> PretrainConfig:
+def small(bf16: bool = False) -> PretrainConfig:
     return PretrainConfig(
+        bf16=bf16,
         steps=3,
         batch_size=4,
         warmup=1,
@@ -25,9 +26,10 @@ def small() -> PretrainConfig:
 
 
 @pytest.mark.slow
-def test_pretrain_is_reproducible_and_loadable(tmp_path: Path) -> None:
-    a = pretrain(small(), tmp_path / "a", quiet=True)
-    pretrain(small(), tmp_path / "b", quiet=True)
+@pytest.mark.parametrize("bf16", [False, True], ids=["float32", "bf16"])
+def test_pretrain_is_reproducible_and_loadable(tmp_path: Path, bf16: bool) -> None:
+    a = pretrain(small(bf16), tmp_path / "a", quiet=True)
+    pretrain(small(bf16), tmp_path / "b", quiet=True)
     wa, wb = (
         load_file(tmp_path / "a" / "model.safetensors"),
         load_file(tmp_path / "b" / "model.safetensors"),
@@ -36,7 +38,7 @@ def test_pretrain_is_reproducible_and_loadable(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "tokenizer.json").read_bytes() == (
         tmp_path / "b" / "tokenizer.json"
     ).read_bytes()
-    assert a["steps"] == 3 and a["tokens"] > 0
+    assert a["steps"] == 3 and a["tokens"] > 0 and a["config"]["bf16"] is bf16
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "a")
     tok = AutoTokenizer.from_pretrained(tmp_path / "a")
     out = HFSampler(model, tok).sample(

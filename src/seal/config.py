@@ -192,8 +192,10 @@ class PretrainConfig(_Section):
     tokenizer_corpus: int = Field(20000, ge=100)
     """Problems used to train the BPE tokenizer."""
     bf16: bool = False
-    """bfloat16 autocast on CPU (faster on some AVX-512 machines, slower and erratic on
-    others: measure before turning it on)."""
+    """bfloat16 autocast (weights and optimizer stay float32): 2.05x the steps a second on
+    the project's 2-core AMD EPYC with AVX-512 BF16; CPUs without native bf16 emulate it,
+    slower. ``python benchmarks/pretrain_speed.py`` measures it on yours. Other weights than
+    float32's; the shipped model is float32."""
     threads: int = Field(2, ge=1)
     """CPU threads for training. The weights depend on it (summation order), so it is part
     of the recipe (the shipped model: 2, on a 2-core machine)."""
