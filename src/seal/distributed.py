@@ -15,6 +15,7 @@ wait for it, so what they read next is there.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -51,7 +52,18 @@ def _dist():
         # reads the launcher's environment: NCCL on GPUs; without CUDA, Accelerate's
         # multi-CPU state on gloo (it needs cpu=True to choose it)
         PartialState(cpu=not torch.cuda.is_available())
+        atexit.register(_shutdown)
     return dist
+
+
+def _shutdown() -> None:
+    """Destroy the process group before the interpreter tears down: left to teardown, a
+    gloo worker thread can outlive its owner and abort the process ("terminate called
+    without an active exception", exit -6) after the run's work is all written."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def init() -> None:
