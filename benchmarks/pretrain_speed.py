@@ -28,25 +28,22 @@ from seal.config import PretrainConfig
 from seal.errors import SealError
 from seal.models import resolve_device
 from seal.precision import cpu_has_native_bf16
-from seal.pretrain import batches, build_model, train_tokenizer
+from seal.pretrain import batches, build_model, optimizer, train_step, train_tokenizer
 
 
 def train_steps(
     model: torch.nn.Module, data: list, device: torch.device, bf16: bool
 ) -> tuple[float, float]:
-    """Median seconds per step and mean loss of the last half, over ``data``'s batches."""
-    opt = torch.optim.AdamW(model.parameters(), lr=PretrainConfig().lr, betas=(0.9, 0.95))
+    """Median seconds per step and mean loss of the last half, over ``data``'s batches: the
+    recipe's own optimizer and step (``seal.pretrain``), at its peak learning rate."""
+    cfg = PretrainConfig()
+    opt = optimizer(model, cfg)
     model.train()
     times, losses = [], []
-    for ids, mask, labels in data:
-        ids, mask, labels = ids.to(device), mask.to(device), labels.to(device)
+    for batch in data:
         start = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        losses.append(loss.item())  # syncs a GPU before the clock stops
+        loss, _ = train_step(model, opt, batch, device, bf16)  # .item() syncs a GPU
+        losses.append(loss)
         times.append(time.perf_counter() - start)
     half = losses[len(losses) // 2 :]
     return statistics.median(times[1:] or times), sum(half) / len(half)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seal.config import SealConfig, dump_config, load_config, parse_set
+from seal.config import MAX_SAMPLES, SealConfig, dump_config, load_config, parse_set
 from seal.errors import SealError
 
 
@@ -43,6 +43,16 @@ def test_wrong_type_names_key() -> None:
         load_config(None, {"eval.limit": "many"})
     with pytest.raises(SealError, match="config key 'model.dtype'.*float32"):
         load_config(None, {"model.dtype": "fp8"})
+
+
+@pytest.mark.parametrize(
+    "key", ["eval.samples", "search.n", "critic.samples_per_problem", "run.samples"]
+)
+def test_sample_counts_have_a_ceiling(key: str) -> None:
+    """``--samples 100000000`` was taken, and sampled until killed: refused at once now."""
+    assert load_config(None, {key: MAX_SAMPLES}).model_dump()[key.split(".")[0]]
+    with pytest.raises(SealError, match=f"config key '{re.escape(key)}'.*{MAX_SAMPLES}"):
+        load_config(None, {key: 100_000_000})
 
 
 def test_a_yaml_boolean_is_no_number_or_text(tmp_path: Path) -> None:

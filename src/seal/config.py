@@ -25,6 +25,11 @@ from seal.data import check_file
 from seal.errors import SealError
 from seal.sandbox.programs import MAX_TIMEOUT
 
+MAX_SAMPLES = 1024
+"""Most samples per prompt any setting takes (eval, search, critic, run): well past pass@k
+practice (HumanEval's pass@100, 200 draws), and a typo such as ``--samples 10000000`` is
+refused at once instead of sampling until killed."""
+
 
 def _admits_bool(annotation: Any) -> bool:
     """Whether a field of this type can hold true / false (bool itself, in any union)."""
@@ -117,7 +122,7 @@ class EvalConfig(_Section):
     limit: int | None = Field(100, ge=1, le=1_000_000)
     """Problems per level (wordmath), subtask/subject (bbh, mmlu) or task; null = all of a
     benchmark's rows (wordmath makes its problems on demand: null is 100 a level)."""
-    samples: int = Field(1, ge=1)
+    samples: int = Field(1, ge=1, le=MAX_SAMPLES)
     """Sampled completions per problem for maj@k / pass@k (besides one greedy answer)."""
     shots: int | None = Field(None, ge=0, le=256)
     """Worked examples in the prompt; unset = the task's standard (gsm8k 5, gsm8k_cot 8,
@@ -136,7 +141,7 @@ class SearchConfig(_Section):
     """Answer-time search (``seal solve``, ``seal eval --search``): see ``seal.search``."""
 
     method: Literal["greedy", "majority", "best-of-n", "tot", "tot-dfs"] = "tot"
-    n: int = Field(8, ge=1)
+    n: int = Field(8, ge=1, le=MAX_SAMPLES)
     """Samples for majority and best-of-n."""
     branch: int = Field(3, ge=1)
     """Tree of Thoughts: next steps sampled per node."""
@@ -212,7 +217,7 @@ class CriticConfig(_Section):
     problems_per_level: int = Field(48, ge=1)
     """Pool problems per level whose samples feed labels, self-labels and held-out metrics
     (``seal run``'s ``tiny-cpu`` preset: 24)."""
-    samples_per_problem: int = Field(4, ge=1)
+    samples_per_problem: int = Field(4, ge=1, le=MAX_SAMPLES)
     temperature: float = Field(1.0, gt=0.0)
     max_new_tokens: int = Field(256, ge=1)
     contrastive: bool = False
@@ -335,7 +340,7 @@ class RunConfig(_Section):
     35.5 (overall 75.6 / 75.4 against 74.9 / 74.6), a round keeping right solutions of more
     distinct problems (63-158 selections of up to 192 against 36-72 of 48), in ~20 min
     against 17 (more data to fine-tune; BENCHMARKS.md, 2026-11-27)."""
-    samples: int = Field(2, ge=1)
+    samples: int = Field(2, ge=1, le=MAX_SAMPLES)
     """N: candidates sampled per prompt."""
     top_k: int = Field(2, ge=1)
     """k: most distinct candidates kept per prompt."""

@@ -119,6 +119,40 @@ def _machine(device: torch.device) -> str:
     return f"{platform.machine()}, {torch.get_num_threads()} threads"
 
 
+def optimizer(model: torch.nn.Module, cfg: PretrainConfig) -> torch.optim.AdamW:
+    """The recipe's AdamW: weight decay on matrices only, betas (0.9, 0.95), lr ``cfg.lr``."""
+    decay = [p for _, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for _, p in model.named_parameters() if p.ndim < 2]
+    return torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
+
+
+def train_step(
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    device: torch.device,
+    bf16: bool,
+) -> tuple[float, int]:
+    """One pre-training step on ``batch`` (ids, mask, labels): forward (under bf16 autocast
+    if ``bf16``; weights and optimizer stay float32), backward, gradient norm clipped to 1,
+    update. Returns the loss and the batch's unpadded tokens."""
+    ids, mask, labels = (t.to(device) for t in batch)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return loss.item(), int(mask.sum())
+
+
 def pretrain(
     cfg: PretrainConfig,
     out: Path,
@@ -153,16 +187,7 @@ def _pretrain(
     device = resolve_device(cfg.device)
     model = build_model(cfg, len(tokenizer), tokenizer.eos_token_id).to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-        betas=(0.9, 0.95),
-    )
+    opt = optimizer(model, cfg)
 
     def lr_at(step: int) -> float:
         if step < cfg.warmup:
@@ -176,18 +201,12 @@ def _pretrain(
     data = batches(tokenizer, cfg)
     with progress_bar("pretrain", total=cfg.steps, unit="steps", quiet=quiet) as bar:
         for step in range(cfg.steps):
-            ids, mask, labels = (t.to(device) for t in next(data))
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-            tokens += int(mask.sum())
-            bar.advance(1, tokens=int(mask.sum()), note=f"loss {loss.item():.3f}")
+            loss, n_tokens = train_step(model, opt, next(data), device, cfg.bf16)
+            losses.append(loss)
+            tokens += n_tokens
+            bar.advance(1, tokens=n_tokens, note=f"loss {loss:.3f}")
             if log_every and (step + 1) % log_every == 0:
                 recent = sum(losses[-log_every:]) / log_every
                 print(
