@@ -342,6 +342,52 @@ def test_a_run_another_live_process_works_on_is_not_resumed(
     assert not owner_alive(owner) and run_status(run)["status"] == "resumable"
 
 
+def test_a_run_live_on_another_host_is_not_resumed(
+    tmp_path: Path, seal_cli, one_line_error
+) -> None:
+    """On a filesystem two hosts share, a pid says nothing about the other host: its owner's
+    heartbeat does. Renewed lately, the run is running there; gone stale (a killed owner),
+    it resumes."""
+
+    from seal.report import run_status
+    from seal.store import HEARTBEAT, HEARTBEAT_STALE, owner_alive
+
+    run = _run_dir(tmp_path / "r", {"critic": {}}, {})
+    owner = {"pid": 4242, "host": "node-7", "started": 99}
+    manifest = {"kind": "run", "stages": {"critic": {}}, "owner": owner}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert not owner_alive(owner, run) and run_status(run)["status"] == "resumable"
+    (run / HEARTBEAT).write_text(json.dumps(owner))
+    assert owner_alive(owner, run) and not owner_alive(owner)  # the heartbeat is the witness
+    assert run_status(run)["headline"] == "after critic, process 4242 on node-7"
+    code, _, err = seal_cli("run", "--resume", str(run))
+    one_line_error(code, err, f"{run} is being run by process 4242 on host node-7", "heartbeat")
+    assert not owner_alive(owner | {"pid": 4243}, run)  # another owner's heartbeat
+    old = time.time() - HEARTBEAT_STALE - 5
+    os.utime(run / HEARTBEAT, (old, old))
+    assert not owner_alive(owner, run) and run_status(run)["status"] == "resumable"
+
+
+def test_an_owned_run_renews_its_heartbeat_and_removes_it_at_the_end(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import seal.store as store
+
+    run = _run_dir(tmp_path / "r", {"critic": {}}, {})
+    monkeypatch.setattr(store, "HEARTBEAT_EVERY", 0.02)
+    beat = run / store.HEARTBEAT
+    with store.RunDir(run).owned():
+        owner = json.loads((run / "manifest.json").read_text())["owner"]
+        assert json.loads(beat.read_text()) == owner and store.owner_alive(owner, run)
+        os.utime(beat, (0, 0))
+        for _ in range(200):
+            if beat.stat().st_mtime > 0:
+                break
+            time.sleep(0.01)
+        assert time.time() - beat.stat().st_mtime < 5  # renewed
+    assert not beat.exists()
+
+
 def test_a_run_folder_given_for_the_wrong_role_says_which_to_give(
     tmp_path: Path, seal_cli, one_line_error
 ) -> None:

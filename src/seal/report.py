@@ -15,6 +15,7 @@ import html
 import io
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def run_status(run: Path) -> dict[str, Any]:
     stages = manifest.get("stages", {})
     summary = _read(run / "summary.json")
     eval_json = _read(run / "eval.json")
-    alive = owner_alive(manifest.get("owner"))
+    alive = owner_alive(manifest.get("owner"), run)
     if summary is not None:
         status = "done"
         head = (
@@ -102,7 +103,9 @@ def run_status(run: Path) -> dict[str, Any]:
         head = f"accuracy {_pct(_get(eval_json, 'metrics', 'accuracy'))}" if eval_json else ""
     elif alive:
         last = list(stages)[-1] if stages else "start"
-        status, head = "running", f"after {last}, process {manifest['owner']['pid']}"
+        owner = manifest["owner"]
+        where = "" if owner.get("host") == socket.gethostname() else f" on {owner.get('host')}"
+        status, head = "running", f"after {last}, process {owner['pid']}{where}"
     elif stages:
         status, head = "resumable", f"stopped after {list(stages)[-1]}"
     elif manifest:

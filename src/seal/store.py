@@ -16,8 +16,10 @@ import re
 import shutil
 import socket
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +196,34 @@ class RunDir:
 
         distributed.on_main(own)
 
+    @contextmanager
+    def owned(self) -> Iterator[None]:
+        """This process works on the run while the block runs: its owner record in the
+        manifest and, for hosts sharing the filesystem, ``HEARTBEAT`` (the record, its time
+        renewed every ``HEARTBEAT_EVERY`` seconds and removed at the end; a killed owner's goes
+        stale). Launched distributed: rank 0."""
+        self.set_owner()
+        if not distributed.is_main():
+            yield
+            return
+        beat = self.path / HEARTBEAT
+        atomic_write_json(beat, owner_record())
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(HEARTBEAT_EVERY):
+                with suppress(OSError):  # unreachable for now: the next beat tries again
+                    os.utime(beat)
+
+        thread = threading.Thread(target=renew, name="seal-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            beat.unlink(missing_ok=True)
+
     def is_done(self, stage: str) -> bool:
         return stage in self.manifest["stages"]
 
@@ -264,12 +294,37 @@ def owner_record() -> dict[str, Any]:
     return record
 
 
-def owner_alive(owner: object) -> bool:
-    """Whether a manifest's ``owner`` is a process still running on this host: the same pid,
+HEARTBEAT = "owner.heartbeat"
+HEARTBEAT_EVERY = 30.0
+HEARTBEAT_STALE = 120.0
+"""A heartbeat older than this (seconds) is a dead owner's: four beats missed."""
+
+
+def heartbeat_age(run: Path, owner: dict[str, Any]) -> float | None:
+    """Seconds since ``owner`` (on any host) last renewed ``run``'s heartbeat; None when the
+    run has none of this owner's."""
+    beat = Path(run) / HEARTBEAT
+    try:
+        record = json.loads(beat.read_text())
+        age = time.time() - beat.stat().st_mtime
+    except (OSError, ValueError):
+        return None
+    same = isinstance(record, dict) and all(
+        record.get(k) == owner.get(k) for k in ("host", "pid", "started")
+    )
+    return max(age, 0.0) if same else None
+
+
+def owner_alive(owner: object, run: Path | None = None) -> bool:
+    """Whether a manifest's ``owner`` is a process still running. On this host: the same pid,
     alive, and (where recorded) started when the owner did, not a later process that was
-    given the dead owner's pid."""
-    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+    given the dead owner's pid. On another host sharing the filesystem: ``run``'s heartbeat
+    renewed by that owner within ``HEARTBEAT_STALE`` seconds."""
+    if not isinstance(owner, dict):
         return False
+    if owner.get("host") != socket.gethostname():
+        age = None if run is None else heartbeat_age(run, owner)
+        return age is not None and age < HEARTBEAT_STALE
     pid = owner.get("pid")
     if type(pid) is not int or pid <= 1:  # kill(-1 / 0, 0) asks about many processes
         return False
@@ -287,8 +342,17 @@ def check_not_running(path: Path, manifest: dict[str, Any]) -> None:
     """One line when another live process works on the run at ``path``: two writers would
     interleave its files."""
     owner = manifest.get("owner")
-    if owner_alive(owner) and owner["pid"] != os.getpid():
-        pid = owner["pid"]
+    if not owner_alive(owner, path):
+        return
+    pid, host = owner["pid"], owner.get("host")
+    if host != socket.gethostname():
+        age = heartbeat_age(path, owner) or 0.0
+        raise SealError(
+            f"{path} is being run by process {pid} on host {host} (its heartbeat {age:.0f} s "
+            f"ago); wait for it to end, or stop it there (kill {pid}) and resume once its "
+            f"heartbeat is {HEARTBEAT_STALE:.0f} s old"
+        )
+    if pid != os.getpid():
         raise SealError(
             f"{path} is being run by process {pid} (`seal runs` lists it as running); wait "
             f"for it to end, or stop it (kill {pid}) and then resume"

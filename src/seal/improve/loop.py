@@ -238,12 +238,14 @@ class Loop:
 
     # ------------------------------------------------------------------ the run
     def execute(self) -> dict[str, Any]:
-        self.run.set_owner()
-        tracker = Tracker(self.cfg.run.report_to, self.run.path, self.cfg.model_dump(mode="json"))
-        try:
-            return self._execute(tracker)
-        finally:
-            tracker.close()
+        with self.run.owned():
+            tracker = Tracker(
+                self.cfg.run.report_to, self.run.path, self.cfg.model_dump(mode="json")
+            )
+            try:
+                return self._execute(tracker)
+            finally:
+                tracker.close()
 
     def _execute(self, tracker: Tracker) -> dict[str, Any]:
         r = self.cfg.run
