@@ -187,12 +187,13 @@ class RunDir:
 
     def set_owner(self) -> None:
         """Record which process works on this run (``seal runs`` tells running from dead;
-        launched distributed: rank 0)."""
+        launched distributed: rank 0), in the manifest and the heartbeat."""
 
         def own() -> None:
             manifest = self.manifest
             manifest["owner"] = owner_record()
             atomic_write_json(self.path / "manifest.json", manifest)
+            atomic_write_json(self.path / HEARTBEAT, manifest["owner"])
 
         distributed.on_main(own)
 
@@ -202,12 +203,11 @@ class RunDir:
         manifest and, for hosts sharing the filesystem, ``HEARTBEAT`` (the record, its time
         renewed every ``HEARTBEAT_EVERY`` seconds and removed at the end; a killed owner's goes
         stale). Launched distributed: rank 0."""
-        self.set_owner()
+        self.set_owner()  # writes the heartbeat: rank 0's file writes are collective
         if not distributed.is_main():
             yield
             return
         beat = self.path / HEARTBEAT
-        atomic_write_json(beat, owner_record())
         stop = threading.Event()
 
         def renew() -> None:
