@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -5,10 +6,11 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from seal.config import PretrainConfig
+from seal.errors import SealError
 from seal.generation.base import SamplingParams
 from seal.generation.hf import HFSampler
 from seal.models import tiny_path
-from seal.pretrain import pretrain
+from seal.pretrain import CHECKPOINT, CHECKPOINT_INFO, checkpoint_info, pretrain
 
 
 def small(bf16: bool = False) -> PretrainConfig:
@@ -77,10 +79,84 @@ def test_corpus_mixes_in_a_little_of_the_stretch_levels() -> None:
 def test_shipped_model_was_trained_by_the_default_recipe() -> None:
     """`seal pretrain-tiny` with its defaults is the recipe of the shipped model: only where
     it ran (device, and the CPU threads, which matter on a CPU alone) may differ."""
-    import json
-
     info = json.loads((tiny_path() / "pretrain.json").read_text())
     where = {"device", "threads"}
     shipped = {k: v for k, v in info["config"].items() if k not in where}
     assert shipped == PretrainConfig().model_dump(exclude=where)
     assert info["steps"] == shipped["steps"] and len(info["loss_curve"]) > 10
+
+
+class _Killed(Exception):
+    pass
+
+
+def _interrupted(cfg: PretrainConfig, out: Path, after: int, monkeypatch) -> None:
+    """Pre-train ``cfg`` into ``out`` with a checkpoint every 2 steps, stopped by an error
+    in step ``after`` + 1, as a kill would stop it."""
+    import seal.pretrain as pt
+
+    real, calls = pt.train_step, []
+
+    def step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > after:
+            raise _Killed
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pt, "train_step", step)
+    with pytest.raises(_Killed):
+        pretrain(cfg, out, quiet=True, checkpoint_every=2)
+    monkeypatch.setattr(pt, "train_step", real)
+
+
+@pytest.mark.parametrize("bf16", [False, True], ids=["float32", "bf16"])
+def test_a_killed_pretraining_resumes_to_the_same_weights(
+    tmp_path: Path, bf16: bool, monkeypatch
+) -> None:
+    """Weights, optimizer and the seeded batch stream go on from the last checkpoint: the
+    model, its loss curve and its token count are those of the run never stopped."""
+    cfg = small(bf16).model_copy(update={"steps": 6})
+    whole = pretrain(cfg, tmp_path / "whole", quiet=True)
+    out = tmp_path / "resumed"
+    _interrupted(cfg, out, 5, monkeypatch)  # died in step 6: the checkpoint is step 4's
+    assert checkpoint_info(out)["step"] == 4
+    resumed = pretrain(cfg, out, quiet=True, checkpoint_every=2, resume=True)
+    wa, wb = (
+        load_file(tmp_path / "whole" / "model.safetensors"),
+        load_file(out / "model.safetensors"),
+    )
+    assert all((wa[k] == wb[k]).all() for k in wa)
+    assert resumed["tokens"] == whole["tokens"] and resumed["loss_curve"] == whole["loss_curve"]
+    assert not (out / CHECKPOINT).exists() and checkpoint_info(out) is None
+    assert json.loads((out / "pretrain.json").read_text())["steps"] == 6
+    other = cfg.model_copy(update={"seed": 1})
+    _interrupted(cfg, tmp_path / "x", 3, monkeypatch)
+    with pytest.raises(SealError, match="no checkpoint of this pre-training"):
+        pretrain(other, tmp_path / "x", quiet=True, resume=True)
+
+
+def test_pretrain_tiny_resume_on_the_command_line(
+    tmp_path: Path, seal_cli, one_line_error, monkeypatch
+) -> None:
+    """Without --resume an unfinished pre-training is named, not overwritten; --resume takes
+    its own settings (others refused), finishes it into --out and leaves nothing behind."""
+    out = tmp_path / "m"
+    partial = tmp_path / ".m.partial"
+    code, _, err = seal_cli("pretrain-tiny", "--out", str(out), "--resume")
+    one_line_error(code, err, "no unfinished pre-training", str(out))
+    cfg = small().model_copy(update={"steps": 4})
+    _interrupted(cfg, partial, 3, monkeypatch)
+    code, _, err = seal_cli("pretrain-tiny", "--out", str(out), "--steps", "4")
+    one_line_error(code, err, "at step 2 of 4", "--resume", "--force")
+    code, _, err = seal_cli("pretrain-tiny", "--out", str(out), "--resume", "--steps", "9")
+    one_line_error(code, err, "drop --steps")
+    code, _, err = seal_cli("pretrain-tiny", "--out", str(out), "--resume")
+    assert code == 0, err
+    assert not partial.exists() and json.loads((out / "pretrain.json").read_text())["steps"] == 4
+    bad = tmp_path / ".d.partial"  # a checkpoint cut short or overwritten
+    bad.mkdir()
+    (bad / CHECKPOINT_INFO).write_text("{not json")
+    (bad / CHECKPOINT).write_bytes(b"\0")
+    for extra in (["--resume"], []):
+        code, _, err = seal_cli("pretrain-tiny", "--out", str(tmp_path / "d"), *extra)
+        one_line_error(code, err, "damaged", "--force")

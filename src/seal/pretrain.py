@@ -3,12 +3,16 @@
 Only the easy levels go into the corpus, so the model is good there and weak (but not
 hopeless) on the harder levels: the room self-improvement has to use. The loss covers the
 solution tokens only; the question is context. Fixed seed, fixed number of steps:
-``seal pretrain-tiny --out DIR`` reproduces the shipped weights on the same software.
+``seal pretrain-tiny --out DIR`` reproduces the shipped weights on the same software. A
+checkpoint every ``checkpoint_every`` steps (weights, optimizer, step, losses) lets a killed
+pre-training continue where it was (``seal pretrain-tiny --resume``) to the same weights,
+bit for bit: the batches are a seeded stream, replayed up to the checkpoint's step.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import random
 import time
@@ -21,9 +25,10 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from seal.batching import completion_batch
 from seal.config import PretrainConfig
+from seal.errors import SealError
 from seal.models import resolve_device
 from seal.progress import progress_bar
-from seal.store import atomic_write_text
+from seal.store import atomic_write_json, atomic_write_text
 from seal.tasks.wordmath import format_prompt, iter_problems
 
 EOS = "<|endoftext|>"
@@ -153,6 +158,56 @@ def train_step(
     return loss.item(), int(mask.sum())
 
 
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_INFO = "checkpoint.json"
+"""Beside the weights while a pre-training runs: its states, and (JSON) its step and config."""
+
+
+def save_checkpoint(
+    out: Path,
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    cfg: PretrainConfig,
+    progress: dict,
+) -> None:
+    """``progress`` (step, losses, tokens, seconds) with the model's and optimizer's states in
+    ``out``, each file replaced atomically (a kill while saving keeps the last checkpoint)."""
+    tmp = out / f".{CHECKPOINT}.tmp"
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), **progress}, tmp)
+    os.replace(tmp, out / CHECKPOINT)
+    info = {"step": progress["step"], "steps": cfg.steps, "config": cfg.model_dump()}
+    atomic_write_json(out / CHECKPOINT_INFO, info)
+
+
+def checkpoint_info(out: Path) -> dict | None:
+    """An unfinished pre-training's step, steps and config in ``out``; None when it has no
+    checkpoint. A checkpoint that cannot be read is one line naming it."""
+    path = Path(out) / CHECKPOINT_INFO
+    if not path.exists() or not (Path(out) / CHECKPOINT).exists():
+        return None
+    try:
+        info = json.loads(path.read_text())
+        PretrainConfig(**info["config"])
+        if not isinstance(info["step"], int) or not isinstance(info["steps"], int):
+            raise ValueError("step")
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise SealError(
+            f"{path} cannot be read ({type(err).__name__}): the checkpoint is damaged; "
+            "--force starts the pre-training over"
+        ) from None
+    return info
+
+
+def _load_checkpoint(out: Path) -> dict:
+    try:
+        return torch.load(out / CHECKPOINT, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: torch raises several kinds
+        raise SealError(
+            f"{out / CHECKPOINT} cannot be read ({type(err).__name__}): the checkpoint is "
+            "damaged; --force starts the pre-training over"
+        ) from None
+
+
 def pretrain(
     cfg: PretrainConfig,
     out: Path,
@@ -160,16 +215,22 @@ def pretrain(
     log_every: int = 0,
     snapshot_every: int = 0,
     snapshot_dir: Path | None = None,
+    checkpoint_every: int = 0,
+    resume: bool = False,
 ) -> dict:
     """Train tokenizer and model, write a Hugging Face model directory to ``out``.
 
     ``snapshot_every`` > 0 also saves the model so far to ``snapshot_dir`` every that many
-    steps (to profile a long pre-training while it runs)."""
+    steps (to profile a long pre-training while it runs). ``checkpoint_every`` > 0 saves a
+    checkpoint in ``out`` every that many steps (removed at the end); ``resume`` continues
+    from the one there, which must be of this ``cfg``."""
     torch.manual_seed(cfg.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     try:
-        return _pretrain(cfg, out, quiet, log_every, snapshot_every, snapshot_dir)
+        return _pretrain(
+            cfg, out, quiet, log_every, snapshot_every, snapshot_dir, checkpoint_every, resume
+        )
     finally:
         torch.set_num_threads(threads)
 
@@ -181,6 +242,8 @@ def _pretrain(
     log_every: int,
     snapshot_every: int,
     snapshot_dir: Path | None,
+    checkpoint_every: int,
+    resume: bool,
 ) -> dict:
     start = time.time()
     tokenizer = train_tokenizer(cfg)
@@ -197,10 +260,27 @@ def _pretrain(
 
     model.train()
     losses: list[float] = []
-    tokens = 0
+    tokens, first, before = 0, 0, 0.0
+    if resume:
+        info = checkpoint_info(out)
+        mine = cfg.model_dump(exclude={"device"})  # the same run may go on elsewhere
+        if info is None or {k: v for k, v in info["config"].items() if k != "device"} != mine:
+            raise SealError(f"{out} holds no checkpoint of this pre-training to resume")
+        state = _load_checkpoint(out)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        first, losses, tokens, before = (
+            state["step"],
+            list(state["losses"]),
+            state["tokens"],
+            state["seconds"],
+        )
+    out.mkdir(parents=True, exist_ok=True)
     data = batches(tokenizer, cfg)
-    with progress_bar("pretrain", total=cfg.steps, unit="steps", quiet=quiet) as bar:
-        for step in range(cfg.steps):
+    for _ in range(first):  # the stream is seeded: replayed to where the checkpoint was
+        next(data)
+    with progress_bar("pretrain", total=cfg.steps - first, unit="steps", quiet=quiet) as bar:
+        for step in range(first, cfg.steps):
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
             loss, n_tokens = train_step(model, opt, next(data), device, cfg.bf16)
@@ -210,19 +290,23 @@ def _pretrain(
             if log_every and (step + 1) % log_every == 0:
                 recent = sum(losses[-log_every:]) / log_every
                 print(
-                    f"step {step + 1}/{cfg.steps} loss {recent:.4f} {time.time() - start:.0f}s",
+                    f"step {step + 1}/{cfg.steps} loss {recent:.4f} "
+                    f"{before + time.time() - start:.0f}s",
                     flush=True,
                 )
             if snapshot_every and snapshot_dir and (step + 1) % snapshot_every == 0:
                 model.save_pretrained(snapshot_dir)
                 tokenizer.save_pretrained(snapshot_dir)
+            if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < cfg.steps:
+                progress = {"step": step + 1, "losses": losses, "tokens": tokens}
+                seconds = before + time.time() - start
+                save_checkpoint(out, model, opt, cfg, {**progress, "seconds": seconds})
 
-    out.mkdir(parents=True, exist_ok=True)
     model = model.to("cpu").eval()
     model.generation_config.pad_token_id = tokenizer.eos_token_id
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    elapsed = time.time() - start
+    elapsed = before + time.time() - start
     info = {
         "parameters": n_params,
         "steps": cfg.steps,
@@ -238,4 +322,6 @@ def _pretrain(
         ],
     }
     atomic_write_text(out / "pretrain.json", json.dumps(info, indent=2))
+    for name in (CHECKPOINT, CHECKPOINT_INFO):
+        (out / name).unlink(missing_ok=True)
     return info

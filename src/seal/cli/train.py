@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +25,7 @@ from seal.cli.app import (
     critic_app,
     out,
 )
+from seal.errors import SealError
 from seal.outputs import check_output_dir, check_output_file
 
 
@@ -34,31 +34,94 @@ def pretrain_tiny(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the new model.")],
     steps: Annotated[int | None, typer.Option(help="Training steps (default: as shipped).")] = None,
     seed: SeedOpt = None,
-    force: Annotated[bool, typer.Option(help="Replace an existing --out directory.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Replace an existing --out directory (and start an unfinished one over)."
+        ),
+    ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the killed pre-training of --out from its last checkpoint, with the "
+            "settings it started with.",
+        ),
+    ] = False,
+    checkpoint_every: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Save a checkpoint every N steps, for --resume (0: none). Does not change the "
+            "weights.",
+        ),
+    ] = 250,
     device: Annotated[
         str | None, typer.Option(help="cpu (the shipped recipe), cuda, cuda:N.")
     ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Train the embedded tiny model from scratch (tokenizer + Llama) on easy wordmath levels."""
-    from seal.models import resolve_device
-    from seal.pretrain import pretrain
+    """Train the embedded tiny model from scratch (tokenizer + Llama) on easy wordmath levels.
 
-    cfg = build_config(
-        config, set_, {"pretrain.steps": steps, "pretrain.seed": seed, "pretrain.device": device}
+    It trains in .OUT.partial beside --out, renamed to --out when done; killed, it continues
+    with --resume from the last checkpoint (every --checkpoint-every steps) to the same
+    weights."""
+    from seal.config import PretrainConfig
+    from seal.models import resolve_device
+    from seal.pretrain import checkpoint_info, pretrain
+
+    partial = out_dir.parent / f".{out_dir.name}.partial"
+    if resume:
+        given = (
+            [
+                flag
+                for flag, value in (("--steps", steps), ("--seed", seed), ("--config", config))
+                if value is not None
+            ]
+            + ["--set"] * bool(set_)
+            + ["--force"] * force
+        )
+        if given:
+            raise SealError(
+                f"--resume continues the pre-training with the settings it started with; "
+                f"drop {' / '.join(given)}"
+            )
+        check_output_dir(out_dir, False, "--out")
+        info = checkpoint_info(partial)
+        if info is None:
+            raise SealError(
+                f"--resume: no unfinished pre-training of {out_dir} (no checkpoint in "
+                f"{partial}); start one without --resume"
+            )
+        cfg = PretrainConfig(**{**info["config"], **({"device": device} if device else {})})
+    else:
+        cfg = build_config(
+            config,
+            set_,
+            {"pretrain.steps": steps, "pretrain.seed": seed, "pretrain.device": device},
+        ).pretrain
+        check_output_dir(out_dir, force, "--out", inputs=[config])
+        info = None if force else checkpoint_info(partial)
+        if info is not None:
+            raise SealError(
+                f"--out {out_dir}: an unfinished pre-training is at step {info['step']} of "
+                f"{info['steps']} ({partial}); --resume continues it, --force starts over"
+            )
+    resolve_device(cfg.device)
+    if not resume:
+        shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True, exist_ok=True)
+    info = pretrain(
+        cfg,
+        partial,
+        log_every=0 if sys.stderr.isatty() else 100,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
     )
-    resolve_device(cfg.pretrain.device)
-    check_output_dir(out_dir, force, "--out", inputs=[config])
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        info = pretrain(cfg.pretrain, tmp, log_every=0 if sys.stderr.isatty() else 100)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    partial.rename(out_dir)
     out.print(
         f"trained {info['parameters']:,} parameters for {info['steps']} steps "
         f"({info['tokens']:,} tokens) in {info['seconds']:.0f}s, "
