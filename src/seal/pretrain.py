@@ -199,8 +199,12 @@ def checkpoint_info(out: Path) -> dict | None:
 
 
 def _load_checkpoint(out: Path) -> dict:
+    keys = {"model", "optimizer", "step", "losses", "tokens", "seconds"}
     try:
-        return torch.load(out / CHECKPOINT, map_location="cpu", weights_only=True)
+        state = torch.load(out / CHECKPOINT, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or not keys <= state.keys():
+            raise ValueError("not a seal pre-training checkpoint")
+        return state
     except Exception as err:  # a truncated or foreign file: torch raises several kinds
         raise SealError(
             f"{out / CHECKPOINT} cannot be read ({type(err).__name__}): the checkpoint is "
