@@ -81,7 +81,8 @@ def test_shipped_model_was_trained_by_the_default_recipe() -> None:
     it ran (device, and the CPU threads, which matter on a CPU alone) may differ."""
     info = json.loads((tiny_path() / "pretrain.json").read_text())
     where = {"device", "threads"}
-    shipped = {k: v for k, v in info["config"].items() if k not in where}
+    since = {"pad_multiple": 1}  # settings added after it was trained, at what it used
+    shipped = {**since, **{k: v for k, v in info["config"].items() if k not in where}}
     assert shipped == PretrainConfig().model_dump(exclude=where)
     assert info["steps"] == shipped["steps"] and len(info["loss_curve"]) > 10
 
@@ -160,3 +161,43 @@ def test_pretrain_tiny_resume_on_the_command_line(
     for extra in (["--resume"], []):
         code, _, err = seal_cli("pretrain-tiny", "--out", str(tmp_path / "d"), *extra)
         one_line_error(code, err, "damaged", "--force")
+
+
+def test_padding_to_a_multiple_bounds_the_widths_and_keeps_the_loss() -> None:
+    """``pretrain.pad_multiple``: the same rows, right-padded with masked positions to a
+    multiple of 16 (few batch shapes for oneDNN to build kernels for), and the same loss."""
+    import torch
+
+    from seal.pretrain import batches, build_model, train_tokenizer
+
+    cfg = small()
+    padded = cfg.model_copy(update={"pad_multiple": 16})
+    tok = train_tokenizer(cfg)
+    exact, wide = batches(tok, cfg), batches(tok, padded)
+    model = build_model(cfg, len(tok), tok.eos_token_id)
+    for _ in range(3):
+        (ids, mask, labels), (pids, pmask, plabels) = next(exact), next(wide)
+        width = ids.shape[1]
+        assert pids.shape[1] % 16 == 0 and pids.shape[1] - width < 16
+        assert (pids[:, :width] == ids).all() and (pmask[:, :width] == mask).all()
+        assert not pmask[:, width:].any() and (plabels[:, width:] == -100).all()
+        with torch.no_grad():
+            a = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            b = model(input_ids=pids, attention_mask=pmask, labels=plabels).loss
+        assert torch.allclose(a, b, rtol=1e-5)
+
+
+def test_pretrain_memory_refuses_bad_arguments_in_one_line() -> None:
+    import subprocess
+    import sys
+
+    script = str(Path(__file__).resolve().parents[1] / "benchmarks" / "pretrain_memory.py")
+    for flags, needle in [
+        (["--multiples", "1,x"], "--multiples"),
+        (["--multiples", "0"], "multiple"),
+        (["--precisions", "fp8"], "--precisions"),
+    ]:
+        out = subprocess.run([sys.executable, script, *flags, "--no-append"],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert out.returncode != 0 and out.stderr.startswith("error:"), out.stderr
+        assert needle in out.stderr and "Traceback" not in out.stderr

@@ -201,6 +201,13 @@ class PretrainConfig(_Section):
     the project's 2-core AMD EPYC with AVX-512 BF16; CPUs without native bf16 emulate it,
     slower. ``python benchmarks/pretrain_speed.py`` measures it on yours. Other weights than
     float32's; the shipped model is float32."""
+    pad_multiple: int = Field(1, ge=1, le=256)
+    """Batches right-padded to a multiple of this many tokens (the padding is masked: the same
+    loss up to rounding). Under bf16 autocast on a CPU every new batch width makes oneDNN
+    build and keep kernels for it: at 1 (exact widths; the shipped float32 recipe, kept so it
+    reproduces the shipped weights) a bf16 pre-training held 5.4 GB after 150 steps (111
+    widths) and 8.4 GB after 600, still growing; at 16, 2.5 GB (15 widths) and a 9% faster
+    step (``python benchmarks/pretrain_memory.py``, BENCHMARKS.md). Pad with bf16."""
     threads: int = Field(2, ge=1)
     """CPU threads for training. The weights depend on it (summation order), so it is part
     of the recipe (the shipped model: 2, on a 2-core machine)."""

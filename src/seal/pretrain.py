@@ -115,7 +115,7 @@ def batches(
         groups = [pool[i : i + cfg.batch_size] for i in range(0, len(pool), cfg.batch_size)]
         rng.shuffle(groups)
         for group in groups:
-            yield completion_batch(group, eos, multiple=1)  # as the shipped model was trained
+            yield completion_batch(group, eos, multiple=cfg.pad_multiple)
 
 
 def _machine(device: torch.device) -> str:
