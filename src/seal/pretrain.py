@@ -168,14 +168,19 @@ def save_checkpoint(
     model: torch.nn.Module,
     opt: torch.optim.Optimizer,
     cfg: PretrainConfig,
-    progress: dict,
+    step: int,
+    losses: list[float],
+    tokens: int,
+    seconds: float,
 ) -> None:
-    """``progress`` (step, losses, tokens, seconds) with the model's and optimizer's states in
-    ``out``, each file replaced atomically (a kill while saving keeps the last checkpoint)."""
+    """The model's and optimizer's states after ``step`` steps, with the losses, tokens and
+    seconds so far, in ``out``; each file replaced atomically (a kill while saving keeps the
+    last checkpoint)."""
     tmp = out / f".{CHECKPOINT}.tmp"
+    progress = {"step": step, "losses": losses, "tokens": tokens, "seconds": seconds}
     torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), **progress}, tmp)
     os.replace(tmp, out / CHECKPOINT)
-    info = {"step": progress["step"], "steps": cfg.steps, "config": cfg.model_dump()}
+    info = {"step": step, "steps": cfg.steps, "config": cfg.model_dump()}
     atomic_write_json(out / CHECKPOINT_INFO, info)
 
 
@@ -302,9 +307,8 @@ def _pretrain(
                 model.save_pretrained(snapshot_dir)
                 tokenizer.save_pretrained(snapshot_dir)
             if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < cfg.steps:
-                progress = {"step": step + 1, "losses": losses, "tokens": tokens}
                 seconds = before + time.time() - start
-                save_checkpoint(out, model, opt, cfg, {**progress, "seconds": seconds})
+                save_checkpoint(out, model, opt, cfg, step + 1, losses, tokens, seconds)
 
     model = model.to("cpu").eval()
     model.generation_config.pad_token_id = tokenizer.eos_token_id
