@@ -4,6 +4,7 @@ log-likelihood scoring and ``seal eval`` over several tasks."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,53 @@ def test_samples_asked_only_of_multiple_choice_are_refused(
     code, _, err = seal_cli("eval", "--task", "mmlu", *args)
     one_line_error(code, err, "--samples 4", "mmlu is multiple choice", "drop --samples")
     assert not runs.exists()  # refused before a run directory or a model
+
+
+def _rows(tmp_path: Path, name: str, *rows: dict) -> Path:
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+CSQA = {"question": "q", "choices": {"label": list("ABCDE"), "text": list("vwxyz")}}
+MMLU = {"question": "q", "subject": "astronomy", "choices": ["a", "b", "c", "d"], "answer": 1}
+HUMANEVAL = {"task_id": "t/0", "prompt": "def f():\n", "test": "assert True", "entry_point": "f"}
+
+
+@pytest.mark.parametrize(
+    ("task", "row", "message"),
+    [
+        ("gsm8k", {"question": None, "answer": "#### 1"}, "row 1: question must be a non-empty"),
+        ("gsm8k", {"question": 7, "answer": "#### 1"}, "question must be a non-empty string"),
+        ("gsm8k", {"question": "q", "answer": ["1"]}, "answer must be a non-empty string or"),
+        ("gsm8k", {"question": "q", "answer": float("nan")}, "answer must be"),
+        ("bbh/navigate", {"input": ["q"], "target": "Yes"}, "input must be a non-empty string"),
+        ("commonsense_qa", {**CSQA, "answerKey": 1}, "answerKey must be one of A-E, got 1"),
+        ("commonsense_qa", {**CSQA, "answerKey": "AB"}, "answerKey must be one of A-E"),
+        ("commonsense_qa", {**CSQA, "answerKey": ""}, "answerKey must be one of A-E"),
+        ("commonsense_qa", {**CSQA, "question": None, "answerKey": "A"}, "question must be"),
+        ("mmlu", {**MMLU, "answer": "BC"}, "answer must be 0-3 or A-D, got 'BC'"),
+        ("mmlu", {**MMLU, "answer": True}, "answer must be 0-3 or A-D, got True"),
+        ("mmlu", {**MMLU, "subject": ["astronomy"]}, "unknown subject ['astronomy']"),
+        ("humaneval", {**HUMANEVAL, "prompt": None}, "prompt must be a non-empty string"),
+        ("humaneval", {**HUMANEVAL, "entry_point": 3}, "entry_point must be a non-empty"),
+    ],
+)
+def test_a_row_field_of_the_wrong_type_is_one_line(
+    tmp_path: Path, task: str, row: dict, message: str
+) -> None:
+    """A data file written by hand: a field of the wrong type is named (with its file and row)
+    before any model loads, never a traceback and never a prompt reading "Question: None"."""
+    path = _rows(tmp_path, "rows.jsonl", row)
+    split = "validation" if task == "commonsense_qa" else "test"
+    with pytest.raises(SealError, match=re.escape(message)):
+        get_task(task, data=path).problems(split)
+
+
+def test_scoring_refuses_a_task_id_that_is_no_string(tmp_path: Path) -> None:
+    from seal.scoring import score_completions
+
+    comp = _rows(tmp_path, "c.jsonl", {"task_id": ["x"], "completion": "The answer is 1."})
+    data = _rows(tmp_path, "g.jsonl", {"question": "q", "answer": "#### 1"})
+    with pytest.raises(SealError, match=r"c.jsonl:1: task_id must be a string, got \['x'\]"):
+        score_completions("gsm8k", comp, data)

@@ -366,6 +366,10 @@ def test_a_run_live_on_another_host_is_not_resumed(
     old = time.time() - HEARTBEAT_STALE - 5
     os.utime(run / HEARTBEAT, (old, old))
     assert not owner_alive(owner, run) and run_status(run)["status"] == "resumable"
+    pidless = {"host": "node-7", "started": 99}  # a manifest edited by hand, or torn
+    (run / "manifest.json").write_text(json.dumps(manifest | {"owner": pidless}))
+    (run / HEARTBEAT).write_text(json.dumps(pidless))
+    assert not owner_alive(pidless, run) and run_status(run)["status"] == "resumable"
 
 
 def test_an_owned_run_renews_its_heartbeat_and_removes_it_at_the_end(

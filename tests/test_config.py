@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seal.config import MAX_SAMPLES, SealConfig, dump_config, load_config, parse_set
+from seal.config import MAX_SAMPLES, MAX_SEED, SealConfig, dump_config, load_config, parse_set
 from seal.errors import SealError
 
 
@@ -53,6 +53,22 @@ def test_sample_counts_have_a_ceiling(key: str) -> None:
     assert load_config(None, {key: MAX_SAMPLES}).model_dump()[key.split(".")[0]]
     with pytest.raises(SealError, match=f"config key '{re.escape(key)}'.*{MAX_SAMPLES}"):
         load_config(None, {key: 100_000_000})
+
+
+@pytest.mark.parametrize("key", ["sampling.seed", "pretrain.seed", "run.seed", "critic.seed"])
+def test_seeds_stay_in_the_range_every_generator_takes(key: str) -> None:
+    """A seed of 2**64 was taken and failed in torch after the model loaded (a run left a
+    husk behind); loops derive seeds from it (``seed * 1000 + round``)."""
+    assert load_config(None, {key: MAX_SEED}).model_dump()[key.split(".")[0]]
+    for bad in (2**64, -1):
+        with pytest.raises(SealError, match=f"config key '{re.escape(key)}'"):
+            load_config(None, {key: bad})
+
+
+def test_pretrain_levels_are_wordmath_levels() -> None:
+    for key in ("pretrain.levels", "pretrain.stretch_levels"):
+        with pytest.raises(SealError, match=f"config key '{re.escape(key)}'.*levels are 1-8"):
+            load_config(None, {key: [2, 0]})
 
 
 def test_a_yaml_boolean_is_no_number_or_text(tmp_path: Path) -> None:

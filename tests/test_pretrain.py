@@ -163,6 +163,36 @@ def test_pretrain_tiny_resume_on_the_command_line(
         one_line_error(code, err, "damaged", "--force")
 
 
+def test_a_failed_pretraining_leaves_no_husk_but_keeps_a_checkpoint(
+    tmp_path: Path, seal_cli, one_line_error, monkeypatch
+) -> None:
+    """Whatever stops a pre-training before its first checkpoint, nothing is left to resume:
+    no ``.OUT.partial`` stays behind (it made the next start ask for --force); after one, the
+    checkpoint stays for --resume. A seed no generator takes is refused before any of it."""
+    import seal.pretrain as pt
+
+    def failing(cfg, out, **kwargs):
+        if cfg.steps == 3:
+            (out / CHECKPOINT).write_bytes(b"weights")
+        raise RuntimeError("a bug") if cfg.steps == 2 else SealError("out of space")
+
+    monkeypatch.setattr(pt, "pretrain", failing)
+    out, partial = tmp_path / "m", tmp_path / ".m.partial"
+    with pytest.raises(RuntimeError):
+        seal_cli("pretrain-tiny", "--out", str(out), "--steps", "2")
+    assert not partial.exists() and not out.exists()
+    code, _, err = seal_cli("pretrain-tiny", "--out", str(out), "--steps", "3")
+    one_line_error(code, err, "out of space")
+    assert (partial / CHECKPOINT).exists() and not out.exists()
+    code, _, err = seal_cli("pretrain-tiny", "--out", str(tmp_path / "n"), "--seed", str(2**64))
+    assert code == 2 and "--seed" in err and not (tmp_path / ".n.partial").exists()
+    code, _, err = seal_cli(
+        "pretrain-tiny", "--out", str(tmp_path / "n"), "--set", "pretrain.levels=[0]"
+    )
+    one_line_error(code, err, "pretrain.levels", "levels are 1-8")
+    assert not (tmp_path / ".n.partial").exists()
+
+
 def test_padding_to_a_multiple_bounds_the_widths_and_keeps_the_loss() -> None:
     """``pretrain.pad_multiple``: the same rows, right-padded with masked positions to a
     multiple of 16 (few batch shapes for oneDNN to build kernels for), and the same loss."""

@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from seal.data import check_file
+from seal.data import check_file, json_limit
 from seal.errors import SealError
 from seal.sandbox.programs import MAX_TIMEOUT
 
@@ -29,6 +29,10 @@ MAX_SAMPLES = 1024
 """Most samples per prompt any setting takes (eval, search, critic, run): well past pass@k
 practice (HumanEval's pass@100, 200 draws), and a typo such as ``--samples 10000000`` is
 refused at once instead of sampling until killed."""
+
+MAX_SEED = 2**32 - 1
+"""Largest seed any setting takes (numpy's range): loops derive further seeds from it
+(``seed * 1000 + round``), and torch refuses one of 2**64 or more after the model loaded."""
 
 
 def _admits_bool(annotation: Any) -> bool:
@@ -111,7 +115,7 @@ class SamplingConfig(_Section):
     max_new_tokens: int = Field(256, ge=1)
     batch_size: int = Field(64, ge=1)
     """Sequences decoded together (prompts x samples)."""
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
 
 
 class EvalConfig(_Section):
@@ -143,16 +147,16 @@ class SearchConfig(_Section):
     method: Literal["greedy", "majority", "best-of-n", "tot", "tot-dfs"] = "tot"
     n: int = Field(8, ge=1, le=MAX_SAMPLES)
     """Samples for majority and best-of-n."""
-    branch: int = Field(3, ge=1)
+    branch: int = Field(3, ge=1, le=MAX_SAMPLES)
     """Tree of Thoughts: next steps sampled per node."""
-    width: int = Field(2, ge=1)
+    width: int = Field(2, ge=1, le=MAX_SAMPLES)
     """Tree of Thoughts: nodes kept per depth (beam width)."""
-    depth: int = Field(12, ge=1)
+    depth: int = Field(12, ge=1, le=1024)
     """Most steps (lines) in a solution."""
     step_tokens: int = Field(48, ge=1)
     threshold: float = Field(0.3, ge=0.0, le=1.0)
     """tot-dfs: children valued below this are pruned."""
-    expansions: int = Field(24, ge=1)
+    expansions: int = Field(24, ge=1, le=100_000)
     """tot-dfs: most nodes expanded per problem."""
     choose: Literal["value", "vote"] = "value"
     """Final answer: the best finished node, or the value-weighted vote over answers."""
@@ -161,7 +165,7 @@ class SearchConfig(_Section):
 class PretrainConfig(_Section):
     """How the embedded tiny model is trained from scratch (``seal pretrain-tiny``)."""
 
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     levels: list[int] = Field([1, 2, 3, 4, 5], min_length=1)
     """wordmath levels (reasoning depths) in the training corpus, drawn uniformly."""
     stretch_levels: list[int] = [6]
@@ -173,6 +177,17 @@ class PretrainConfig(_Section):
     level 5 89.5%, level 6 29.5%; with 1% level 5: 82.0 / 15.5; 0.5%: 54.5 / 6.0 (in the
     30-70% band, but the loop and gold data gained little two levels up); 0: 19.0 / 3.0, a
     cliff (docs/tiny-model.md, "Where the edge lies")."""
+
+    @field_validator("levels", "stretch_levels")
+    @classmethod
+    def _known_levels(cls, levels: list[int]) -> list[int]:
+        from seal.tasks.wordmath import MAX_LEVEL
+
+        unknown = [d for d in levels if not 1 <= d <= MAX_LEVEL]
+        if unknown:
+            raise ValueError(f"wordmath levels are 1-{MAX_LEVEL}, not {unknown[0]}")
+        return levels
+
     steps: int = Field(5000, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = Field(3e-3, gt=0)
@@ -287,7 +302,7 @@ class CriticConfig(_Section):
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
 
 
 class RunConfig(_Section):
@@ -461,7 +476,7 @@ class RunConfig(_Section):
     """Experiment trackers for per-iteration metrics: tensorboard, wandb, mlflow."""
     audit_size: int = Field(64, ge=0)
     """Verifier-labelled candidates per iteration used only to audit the critic (reward hacking)."""
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -650,6 +665,8 @@ def load_config(
             raise SealError(f"config file {path} cannot be read (permission denied)") from None
         except (yaml.YAMLError, UnicodeDecodeError) as err:
             raise SealError(f"config file {path} is not valid YAML: {_yaml_problem(err)}") from None
+        except (ValueError, RecursionError) as err:  # a 5,000-digit number, [[[[...
+            raise SealError(f"config file {path} {json_limit(err)}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise SealError(f"config file {path} must hold a mapping of sections")
         data = loaded or {}
@@ -685,6 +702,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults`: keys merged in may be given again here
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, str | int | float | bool | None):
                 continue  # an unhashable key: the base class says what is wrong with it
@@ -718,6 +737,8 @@ def parse_set(pairs: list[str]) -> dict[str, Any]:
             out[key.strip()] = yaml.safe_load(raw)
         except yaml.YAMLError:
             raise SealError(f"--set {pair!r}: the value is not valid YAML; quote it") from None
+        except (ValueError, RecursionError) as err:
+            raise SealError(f"--set {key.strip()}: the value {json_limit(err)}") from None
     return out
 
 

@@ -66,11 +66,14 @@ def _line_rows(path: Path) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield lineno, json.loads(line)
+                row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise SealError(
                     f"{path}:{lineno}: not valid JSON ({err.msg} column {err.colno})"
                 ) from None
+            except (ValueError, RecursionError) as err:
+                raise SealError(f"{path}:{lineno} {json_limit(err)}") from None
+            yield lineno, row
 
 
 def _array_rows(path: Path) -> Iterator[tuple[int, Any]]:
@@ -90,6 +93,8 @@ def _array_rows(path: Path) -> Iterator[tuple[int, Any]]:
             raise SealError(
                 f"{path}:{err.lineno}: not valid JSON ({err.msg} column {err.colno})"
             ) from None
+        except (ValueError, RecursionError) as err:
+            raise SealError(f"{path}:{_line(text, at)} {json_limit(err)}") from None
         yield _line(text, at), item
         at = _skip_space(text, end)
         if text.startswith(",", at):
@@ -100,6 +105,17 @@ def _array_rows(path: Path) -> Iterator[tuple[int, Any]]:
             )
     if text[at + 1 :].strip():
         raise SealError(f"{path}:{_line(text, at)}: not valid JSON (text after the array)")
+
+
+def json_limit(err: ValueError | RecursionError) -> str:
+    """What a JSON (or YAML) parser refused beyond its syntax: Python reads no integer of more
+    than 4,300 digits (a ``ValueError``), and nesting deeper than the stack allows is a
+    ``RecursionError``."""
+    if isinstance(err, RecursionError):
+        return "is nested too deeply to read"
+    if "digits" in str(err):
+        return "holds a number too long to read (over 4,300 digits)"
+    return f"cannot be read ({str(err).split(';')[0]})"
 
 
 def _line(text: str, at: int) -> int:

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from seal.errors import SealError
 from seal.tasks.base import Problem, Task
-
-
-def _text(value: Any, field: str, where: str, numbers: bool = False) -> str:
-    """A row's text field: a non-empty string (or, for ``numbers``, an int or float)."""
-    if isinstance(value, str) and value.strip():
-        return value
-    if numbers and isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    kind = "an empty string" if isinstance(value, str) else repr(value)
-    want = "a non-empty string or a number" if numbers else "a non-empty string"
-    raise SealError(f"{where}: {field} must be {want}, got {kind}")
+from seal.tasks.hub import iter_rows, row_text
 
 
 def problems_from_file(path: Path) -> list[Problem]:
     """Rows ``{"question", "answer"[, "id", "level", "solution"]}`` of a JSONL or Parquet
     file; a bad row (a null question, a non-integer level, an id seen before) is a
     one-line error naming its line."""
-    from seal.tasks.hub import iter_rows
-
     problems = []
     seen: dict[str, str] = {}
     for i, (where, row) in enumerate(iter_rows(path, required=("question", "answer"))):
@@ -45,8 +32,8 @@ def problems_from_file(path: Path) -> list[Problem]:
         problems.append(
             Problem(
                 id=pid,
-                question=_text(row["question"], "question", where),
-                answer=_text(row["answer"], "answer", where, numbers=True),
+                question=row_text(row["question"], "question", where),
+                answer=row_text(row["answer"], "answer", where, numbers=True),
                 level=level,
                 solution=solution,
             )

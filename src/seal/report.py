@@ -38,7 +38,7 @@ def _read(path: Path) -> Any | None:
     """A JSON object from ``path``, or ``None`` when missing, torn or not an object."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 

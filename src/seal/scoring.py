@@ -47,6 +47,10 @@ def score_completions(
     problems = {p.id: p for p in listed}
     rows = []
     for lineno, row in iter_jsonl(completions, required=("task_id", "completion")):
+        if not isinstance(row["task_id"], str):
+            raise SealError(
+                f"{completions}:{lineno}: task_id must be a string, got {row['task_id']!r}"
+            )
         if row["task_id"] not in problems:
             like = ", ".join(repr(k) for k in list(problems)[:2])
             source = data if data is not None else f"{task_name}'s {split} split"

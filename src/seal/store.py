@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from seal import distributed
+from seal.data import json_limit
 from seal.errors import SealError
 
 
@@ -92,6 +93,8 @@ def read_json(path: Path) -> Any:
         raise SealError(f"{path} does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SealError(f"{path} is not valid JSON: {err}") from None
+    except (ValueError, RecursionError) as err:
+        raise SealError(f"{path} {json_limit(err)}") from None
 
 
 def read_json_object(path: Path, required: dict[str, type] | None = None) -> dict[str, Any]:
@@ -307,7 +310,7 @@ def heartbeat_age(run: Path, owner: dict[str, Any]) -> float | None:
     try:
         record = json.loads(beat.read_text())
         age = time.time() - beat.stat().st_mtime
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     same = isinstance(record, dict) and all(
         record.get(k) == owner.get(k) for k in ("host", "pid", "started")
@@ -322,12 +325,12 @@ def owner_alive(owner: object, run: Path | None = None) -> bool:
     renewed by that owner within ``HEARTBEAT_STALE`` seconds."""
     if not isinstance(owner, dict):
         return False
-    if owner.get("host") != socket.gethostname():
-        age = None if run is None else heartbeat_age(run, owner)
-        return age is not None and age < HEARTBEAT_STALE
     pid = owner.get("pid")
     if type(pid) is not int or pid <= 1:  # kill(-1 / 0, 0) asks about many processes
         return False
+    if owner.get("host") != socket.gethostname():
+        age = None if run is None else heartbeat_age(run, owner)
+        return age is not None and age < HEARTBEAT_STALE
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError, ValueError, OverflowError):

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from seal import progress
-from seal.config import SealConfig, dump_config, load_config, parse_set
+from seal.config import MAX_SEED, SealConfig, dump_config, load_config, parse_set
 from seal.errors import SealError
 from seal.tasks.levels import parse_levels
 
@@ -44,7 +44,8 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML con
 ModelOpt = Annotated[str | None, typer.Option(help="'tiny', a model directory or a hub id.")]
 DeviceOpt = Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N.")]
 SeedOpt = Annotated[
-    int | None, typer.Option(min=0, help="Random seed: the same seed, the same results.")
+    int | None,
+    typer.Option(min=0, max=MAX_SEED, help="Random seed: the same seed, the same results."),
 ]
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override any config key: section.key=value.")

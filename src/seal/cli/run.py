@@ -153,7 +153,7 @@ def run_cmd(
             announced = True  # first: a signal right after the line must still see it
             out.print(f"run directory: {run.path}")
         summary = loop.execute()
-    except (SealError, OSError, KeyboardInterrupt):  # a fresh run with no stage done: no husk
+    except BaseException:  # a fresh run with no stage done leaves no husk, whatever failed
         if fresh:
             distributed.on_main(lambda: remove_if_unstarted(run, had_root, announced))
         raise

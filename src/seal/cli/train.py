@@ -69,7 +69,7 @@ def pretrain_tiny(
     weights."""
     from seal.config import PretrainConfig
     from seal.models import resolve_device
-    from seal.pretrain import checkpoint_info, pretrain
+    from seal.pretrain import CHECKPOINT, checkpoint_info, pretrain
 
     partial = out_dir.parent / f".{out_dir.name}.partial"
     if resume:
@@ -112,13 +112,18 @@ def pretrain_tiny(
     if not resume:
         shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True, exist_ok=True)
-    info = pretrain(
-        cfg,
-        partial,
-        log_every=0 if sys.stderr.isatty() else 100,
-        checkpoint_every=checkpoint_every,
-        resume=resume,
-    )
+    try:
+        info = pretrain(
+            cfg,
+            partial,
+            log_every=0 if sys.stderr.isatty() else 100,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+        )
+    except BaseException:
+        if not (partial / CHECKPOINT).exists():  # nothing to resume from: leave no husk
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
     if out_dir.exists():
         shutil.rmtree(out_dir)
     partial.rename(out_dir)

@@ -21,7 +21,7 @@ from seal.errors import SealError
 from seal.tasks import register
 from seal.tasks.base import Problem
 from seal.tasks.harness import exact_match, regex_extract
-from seal.tasks.hub import load_rows, take
+from seal.tasks.hub import load_rows, row_text, take
 
 HUB_ID = "SaylorTwift/bbh"
 ANSWER = r"(?<=the answer is )(.*)(?=.)"
@@ -70,11 +70,12 @@ class BBH:
         return out
 
     def _make(self, subtask: str, rows: list[dict]) -> list[Problem]:
+        where = f"{self.data or HUB_ID}: {subtask} row"
         return [
             Problem(
                 id=f"bbh/{subtask}/{i}",
-                question=str(r["input"]),
-                answer=str(r["target"]),
+                question=row_text(r["input"], "input", f"{where} {i + 1}"),
+                answer=row_text(r["target"], "target", f"{where} {i + 1}", numbers=True),
                 group=subtask,
             )
             for i, r in enumerate(rows)

@@ -18,7 +18,7 @@ from pathlib import Path
 from seal.errors import SealError
 from seal.tasks import register
 from seal.tasks.base import Problem
-from seal.tasks.hub import load_rows, take
+from seal.tasks.hub import load_rows, row_text, take
 
 HUB_ID = "tau/commonsense_qa"
 LETTERS = "ABCDE"
@@ -46,9 +46,10 @@ class CommonsenseQA:
             texts = choices.get("text") if isinstance(choices, dict) else None
             if not isinstance(texts, list) or len(texts) != 5:
                 raise SealError(f"{where}: choices.text must be a list of 5 answers")
-            if r["answerKey"] not in LETTERS:
+            if not isinstance(r["answerKey"], str) or r["answerKey"] not in tuple(LETTERS):
                 raise SealError(f"{where}: answerKey must be one of A-E, got {r['answerKey']!r}")
-            question = f"Question: {str(r['question']).strip()}\n" + "".join(
+            text = row_text(r["question"], "question", where).strip()
+            question = f"Question: {text}\n" + "".join(
                 f"{LETTERS[j]}. {t}\n" for j, t in enumerate(texts)
             )
             out.append(

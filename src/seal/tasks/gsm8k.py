@@ -20,7 +20,7 @@ from seal.tasks import register
 from seal.tasks.answers import extract_answer
 from seal.tasks.base import Problem
 from seal.tasks.harness import exact_match, regex_extract
-from seal.tasks.hub import load_rows, shots_instead, take
+from seal.tasks.hub import load_rows, row_text, shots_instead, take
 
 HUB_ID, CONFIG = "openai/gsm8k", "main"
 IGNORE = (",", r"\$", "(?s).*#### ", r"\.$")
@@ -78,6 +78,13 @@ COT_EXEMPLARS = [
 ]
 
 
+def _row(r: dict, where: str) -> tuple[str, str]:
+    """A row's question and its worked answer (``... #### 42``; a bare number is taken)."""
+    return row_text(r["question"], "question", where), row_text(
+        r["answer"], "answer", where, numbers=True
+    )
+
+
 def _final(answer: str) -> str:
     return answer.split("####")[-1].strip()
 
@@ -99,15 +106,18 @@ class GSM8K:
 
     def problems(self, split: str, limit: int | None = None) -> list[Problem]:
         rows = load_rows(HUB_ID, CONFIG, split, ("question", "answer"), self.data)
-        return [
-            Problem(
-                id=str(r.get("id", f"{self.name}-{split}-{i}")),
-                question=r["question"],
-                answer=_final(str(r["answer"])),
-                solution=str(r["answer"]),
+        out = []
+        for i, r in enumerate(take(rows, limit)):
+            question, answer = _row(r, f"{self.data or HUB_ID}: row {i + 1}")
+            out.append(
+                Problem(
+                    id=str(r.get("id", f"{self.name}-{split}-{i}")),
+                    question=question,
+                    answer=_final(answer),
+                    solution=answer,
+                )
             )
-            for i, r in enumerate(take(rows, limit))
-        ]
+        return out
 
     def _shots(self, k: int) -> list[tuple[str, str]]:
         if k == 0:  # zero shots need no train split (and no hub)
@@ -128,7 +138,8 @@ class GSM8K:
                 self.fewshot_data,
                 shots_instead(self.name, k, "train"),
             )
-        return [(r["question"], r["answer"]) for r in self._train[:k]]
+        where = self.fewshot_data or f"{HUB_ID} train"
+        return [_row(r, f"{where}: row {i + 1}") for i, r in enumerate(self._train[:k])]
 
     def prompt(self, problem: Problem, shots: int = 0) -> str:
         q, a = ("Q:", "A:") if self.cot else ("Question:", "Answer:")

@@ -9,6 +9,7 @@ the hub dataset (install ``seal-lm[hub]``); any failure there is one line that s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ def iter_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict
     ``required``; ``where`` names the file and line (JSONL) or row (Parquet) for errors."""
     path = Path(path)
     check_file(path, "data file")
-    if path.suffix != ".parquet":
+    if path.suffix.lower() != ".parquet":
         for lineno, row in iter_jsonl(path, required):
             yield f"{path}:{lineno}", row
         return
@@ -55,6 +56,18 @@ def iter_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict
         if missing:
             raise SealError(f"{path}: row {i}: missing field(s) {', '.join(missing)}")
         yield f"{path}: row {i}", row
+
+
+def row_text(value: Any, field: str, where: str, numbers: bool = False) -> str:
+    """A row's text field: a non-empty string (or, for ``numbers``, an int or float)."""
+    if isinstance(value, str) and value.strip():
+        return value
+    finite = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    if numbers and finite and not isinstance(value, bool):
+        return str(value)
+    kind = "an empty string" if isinstance(value, str) else repr(value)
+    want = "a non-empty string or a number" if numbers else "a non-empty string"
+    raise SealError(f"{where}: {field} must be {want}, got {kind}")
 
 
 def read_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from seal.errors import SealError
 from seal.sandbox import FunctionCase, RunResult, SandboxLimits, judge_many
 from seal.tasks import register
 from seal.tasks.base import Problem
-from seal.tasks.hub import load_rows, take
+from seal.tasks.hub import load_rows, row_text, take
 
 HUB_ID = "openai/openai_humaneval"
 FIELDS = ("task_id", "prompt", "entry_point", "test")
@@ -77,15 +77,19 @@ class HumanEval:
         return load_rows(HUB_ID, None, "test", FIELDS, self.data)
 
     def problems(self, split: str = "test", limit: int | None = None) -> list[Problem]:
-        return [
-            Problem(
-                id=str(r["task_id"]),
-                question=r["prompt"],
-                answer=r.get("canonical_solution") or "",
-                meta={"prompt": r["prompt"], "test": r["test"], "entry_point": r["entry_point"]},
+        out = []
+        for i, r in enumerate(take(self._rows(split), limit)):
+            where = f"{self.data or HUB_ID}: row {i + 1}"
+            fields = {k: row_text(r[k], k, where) for k in ("prompt", "test", "entry_point")}
+            out.append(
+                Problem(
+                    id=row_text(r["task_id"], "task_id", where, numbers=True),
+                    question=fields["prompt"],
+                    answer=r.get("canonical_solution") or "",
+                    meta=fields,
+                )
             )
-            for r in take(self._rows(split), limit)
-        ]
+        return out
 
     def prompt(self, problem: Problem, shots: int = 0) -> str:
         if shots:

@@ -89,9 +89,9 @@ SUBJECTS = {
 
 
 def _answer_index(value: object, where: str) -> int:
-    if isinstance(value, int) and 0 <= value < 4:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 4:
         return value
-    if isinstance(value, str) and value.strip().upper() in LETTERS and value.strip():
+    if isinstance(value, str) and value.strip().upper() in tuple(LETTERS):  # one letter
         return LETTERS.index(value.strip().upper())
     raise SealError(f"{where}: answer must be 0-3 or A-D, got {value!r}")
 
@@ -138,7 +138,7 @@ class MMLU:
         by_subject: dict[str, list[dict]] = defaultdict(list)
         if path is not None:
             for i, r in enumerate(load_rows(HUB_ID, None, split, FIELDS, path), start=1):
-                if r["subject"] not in SUBJECTS:
+                if not isinstance(r["subject"], str) or r["subject"] not in SUBJECTS:
                     raise SealError(f"{path}: row {i}: unknown subject {r['subject']!r}")
                 if not isinstance(r["choices"], list) or len(r["choices"]) != 4:
                     raise SealError(f"{path}: row {i}: choices must be a list of 4")
