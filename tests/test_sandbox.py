@@ -167,6 +167,38 @@ def test_cannot_remove_the_guard() -> None:
         assert not run_program(source, FAST).passed, source
 
 
+HOOK_FRAME = """
+import os
+try:
+    os.system("true")
+except PermissionError as e:
+    tb = e.__traceback__
+    while tb.tb_next:
+        tb = tb.tb_next
+    for value in tb.tb_frame.f_locals.values():  # the hook's own frame: nothing to change
+        if isinstance(value, (list, set, dict)):
+            value.clear() if not isinstance(value, list) else value.append(1)
+import posixpath
+posixpath.realpath = lambda path: os.getcwd()  # the hook does not consult os.path anew
+"""
+
+
+@pytest.mark.parametrize(
+    ("attempt", "event"),
+    [
+        ("os.system('true')", "os.system"),
+        ("open('/etc/seal-pwned', 'w')", "open /etc/seal-pwned"),
+        ("import sys\nsys.settrace(lambda *a: None)", "sys.settrace"),
+    ],
+)
+def test_the_hook_keeps_no_state_a_program_can_change(attempt: str, event: str) -> None:
+    """A hook whose re-entry guard was a list in its frame was switched off from pure
+    Python: the frame read off a PermissionError's traceback, the list appended to. Its
+    state is immutable now and bound when it was installed."""
+    r = run_program(HOOK_FRAME + attempt, FAST)
+    assert not r.passed and f"PermissionError: sandbox: {event}" in r.stderr, r
+
+
 def test_run_many_keeps_order_and_isolates() -> None:
     sources = ["print(1)", "while True: pass", "assert False", "print(4)"]
     results = run_many(sources, SandboxLimits(timeout=1.5), workers=2)

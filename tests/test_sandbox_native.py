@@ -152,3 +152,31 @@ def test_processes_together_cannot_pass_the_memory_limit(shared_object) -> None:
     big = attack(shared_object, "memory", 200, limits)
     assert (big.passed, big.reason) == (False, "memory limit exceeded"), big
     assert big.seconds < 3.0  # killed well before the parent's 3 s are over
+
+
+def test_no_system_v_ipc_and_no_space_reserved_past_the_file_limit(shared_object) -> None:
+    """Ways past the limits that the kernel's own accounting leaves open: a System V
+    shared-memory segment, detached, belongs to no process (its memory no watcher sees);
+    ``fallocate(KEEP_SIZE)`` reserves disk behind stdout, a file on our side, past the file-
+    size limit, which checks only the size. Both refused by the seccomp filter."""
+    if seccomp.program() is None:
+        pytest.skip("no seccomp filter for this architecture")
+    r = attack(shared_object, "shm")
+    assert "shmget rc=-1 errno=1" in r.stdout and "msgget rc=-1 errno=1" in r.stdout, r
+    r = attack(shared_object, "fallocate", 200)
+    assert "fallocate rc=-1 errno=1" in r.stdout, r
+
+
+def test_a_directory_of_empty_files_is_stopped(shared_object) -> None:
+    """Empty files cost the tmpfs no bytes (its size limit never fills) but the host kernel
+    memory: past ``MAX_ENTRIES`` of them the run is killed, and a program with a few is not."""
+    from seal.sandbox.jail import MAX_ENTRIES
+
+    few = attack(shared_object, "files", 100)
+    assert few.passed and "made 100 files" in few.stdout, few
+    many = attack(shared_object, "files", 10 * MAX_ENTRIES, SandboxLimits(timeout=8.0))
+    assert (many.passed, many.reason) == (
+        False,
+        f"file limit exceeded (over {MAX_ENTRIES:,} files)",
+    )
+    assert many.seconds < 6.0, many

@@ -2,11 +2,13 @@
 as defence in depth, then either a whole program (``PROGRAM``) or a function server
 (``SERVER``) that answers the trusted judge's calls with plain data.
 
-The hook refuses process creation, signals, sockets, ctypes, frame and garbage-collector
-walks and file access outside the working directory (reads: also the Python installation).
-CPython says audit hooks are not a sandbox, and they are not the boundary here: the jail is
-(``seal.sandbox.jail``). The hook only turns the common mistakes and naive attacks into
-clear errors early. Kept free of f-string braces; ``HOOK`` is shared by both.
+The hook refuses process creation, signals, sockets, ctypes, frame, trace and garbage-
+collector walks and file access outside the working directory (reads: also the Python
+installation). CPython says audit hooks are not a sandbox, and they are not the boundary
+here: the jail is (``seal.sandbox.jail``). Pure Python gets past a hook (an interpreter-
+private module such as ``_posixsubprocess`` raises no event); this one only turns the common
+mistakes and naive attacks into clear errors early, and keeps no state a program could
+change. Kept free of f-string braces; ``HOOK`` is shared by both.
 """
 
 from __future__ import annotations
@@ -15,55 +17,59 @@ import os
 
 HOOK = r"""
 def _install(root, allowed):
-    import os
-    os_path = os.path
-    deny = {
+    import os, posixpath
+    deny = frozenset({
         "os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
         "subprocess.Popen", "os.kill", "os.killpg", "signal.pthread_kill", "pty.spawn",
         "socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo",
         "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "sys._current_frames",
-        "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-        "os.setuid", "os.chroot", "sys.addaudithook", "os.startfile", "webbrowser.open",
-        "resource.setrlimit", "resource.prlimit", "os.putenv", "os.unsetenv",
-    }
-    write_events = {
+        "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace",
+        "sys.setprofile", "os.setuid", "os.chroot", "sys.addaudithook", "os.startfile",
+        "webbrowser.open", "resource.setrlimit", "resource.prlimit", "os.putenv",
+        "os.unsetenv",
+    })
+    write_events = frozenset({
         "os.remove", "os.rmdir", "os.rename", "os.replace", "os.mkdir", "os.chmod",
         "os.chown", "os.truncate", "os.symlink", "os.link", "os.utime", "shutil.rmtree",
         "shutil.move", "shutil.copyfile", "os.chdir", "os.mkfifo", "os.mknod",
         "os.setxattr", "os.removexattr",
-    }
-    read_events = {"os.listdir", "os.scandir"}
-    busy = []
-    def inside(path, roots):
-        if isinstance(path, int):
-            return True
-        if isinstance(path, bytes):
-            path = path.decode("utf-8", "replace")
-        full = os_path.realpath(os_path.join(root, path))
-        return any(full == r or full.startswith(r + os_path.sep) for r in roots)
-    def hook(event, args):
-        if busy:
+    })
+    read_events = frozenset({"os.listdir", "os.scandir"})
+    # Everything the hook uses is bound here, immutable, as defaults of the one function: a
+    # program that patches os.path, or reads the hook's frame off a traceback, changes
+    # nothing it consults (no list to append to, no helper whose closure it could rebind).
+    def hook(event, args, root=root, allowed=tuple(allowed), deny=deny,
+             write_events=write_events, read_events=read_events,
+             realpath=posixpath.realpath, join=posixpath.join, sep=posixpath.sep, fspath=os.fspath,
+             text=str.__str__, decode=bytes.decode, error=PermissionError):
+        if event in deny or event.startswith("os.exec") or event.startswith("os.spawn"):
+            raise error("sandbox: " + event + " is not allowed")
+        if event == "open":
+            paths, mode, flags = args[:1], args[1], args[2]
+            writing = (mode is not None and any(c in text(mode) for c in "wax+")) or (
+                isinstance(flags, int) and flags & 3
+            )
+        elif event in write_events or event in read_events:
+            paths, writing = args, event in write_events
+        else:
             return
-        busy.append(1)
-        try:
-            if event in deny or event.startswith("os.exec") or event.startswith("os.spawn"):
-                raise PermissionError("sandbox: " + event + " is not allowed")
-            if event == "open":
-                path, mode, flags = args[0], args[1], args[2]
-                if path is None:
-                    return
-                writing = (mode is not None and any(c in str(mode) for c in "wax+")) or (
-                    isinstance(flags, int) and flags & 3
-                )
-                if not inside(path, [root] if writing else allowed):
-                    raise PermissionError("sandbox: open " + str(path) + " is not allowed")
-            elif event in write_events or event in read_events:
-                roots = [root] if event in write_events else allowed
-                for a in args:
-                    if isinstance(a, (str, bytes)) and not inside(a, roots):
-                        raise PermissionError("sandbox: " + event + " outside the directory")
-        finally:
-            busy.pop()
+        roots = (root,) if writing else allowed
+        for path in paths:
+            if path is None or isinstance(path, int):
+                continue
+            if not isinstance(path, (str, bytes)):
+                if event != "open":
+                    continue
+                path = fspath(path)  # a pathlib path
+            if isinstance(path, bytes):
+                path = decode(path, "utf-8", "replace")
+            else:
+                path = text(path)  # a plain copy: a subclass's methods never run in here
+            full = realpath(join(root, path))
+            if not any(full == r or full.startswith(r + sep) for r in roots):
+                if event == "open":
+                    raise error("sandbox: open " + full + " is not allowed")
+                raise error("sandbox: " + event + " outside the directory")
     sys.addaudithook(hook)
 """
 

@@ -151,8 +151,8 @@ def judge(job: dict) -> dict:
         reason = candidate.stopped or reason_of(exc)
     if candidate.stopped:
         reason = candidate.stopped
-    if run.over_memory:
-        reason = "memory limit exceeded"
+    if run.killed_for:
+        reason = run.killed_for
     os.close(req_w)
     os.close(resp_r)
     run.kill()

@@ -120,9 +120,7 @@ def _run(source: str, limits: SandboxLimits, isolated: bool) -> RunResult:
         run.close()
     lines = stdout.rstrip("\n").splitlines()
     token_seen = bool(lines) and lines[-1] == token
-    reason = (
-        "memory limit exceeded" if run.over_memory else _reason(code, stderr, token_seen, timed_out)
-    )
+    reason = run.killed_for or _reason(code, stderr, token_seen, timed_out)
     if token_seen:
         stdout = "\n".join(lines[:-1])
     return RunResult(reason == "passed", reason, time.perf_counter() - start, stdout, stderr)

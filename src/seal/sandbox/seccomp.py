@@ -3,8 +3,9 @@
 The namespaces already keep the program away from the host; this filter shrinks the
 kernel surface it can reach from inside: no new namespaces (as root the jail has no user
 namespace of its own, so bubblewrap's ``--disable-userns`` cannot be used), no mounts,
-ptrace, BPF, perf, keyrings, io_uring, userfaultfd, module loading or kexec, and no other
-syscall ABI (i386, x32). Those fail with EPERM; ``clone3`` says ENOSYS so that libc falls
+ptrace, BPF, perf, keyrings, io_uring, userfaultfd, module loading or kexec, no System V
+IPC objects and no ``fallocate`` (each a way past the memory or file-size limit), and no
+other syscall ABI (i386, x32). Those fail with EPERM; ``clone3`` says ENOSYS so that libc falls
 back to ``clone``, whose flags the filter can read. Only x86_64 and aarch64 are covered;
 elsewhere ``program`` returns None and the jail runs without the filter.
 """
@@ -50,6 +51,16 @@ _DENY = {
     "fsmount": (432, 432),
     "fspick": (433, 433),
     "mount_setattr": (442, 442),
+    # System V IPC: a shared-memory segment detached but not removed belongs to no process,
+    # so the watcher's sum of resident memory never saw it (32 MiB segments piled up past
+    # any limit); message queues and semaphore sets hold kernel memory the same way
+    "shmget": (29, 194),
+    "shmat": (30, 196),
+    "msgget": (68, 186),
+    "semget": (64, 190),
+    # FALLOC_FL_KEEP_SIZE reserves disk blocks past the file-size limit (which only checks
+    # the size): 200 MiB behind a 0-byte stdout on our side
+    "fallocate": (285, 47),
 }
 _CLONE, _CLONE3 = (56, 220), (435, 435)
 _NEW_NAMESPACES = 0x7E020080  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET|NEWTIME
