@@ -90,6 +90,42 @@ def test_runs_lists_a_broken_run_among_good_ones(tmp_path: Path, seal_cli) -> No
     assert "broken" in out and "resumable" in out
 
 
+def test_a_damaged_number_or_nesting_in_a_run_is_no_crash(tmp_path: Path, seal_cli) -> None:
+    """An accuracy no float holds, or an examples file nested past the stack: ``seal runs``
+    still lists every run and ``seal report`` still writes its page (the figure is ``-``)."""
+    huge = 10**400
+    run = _run_dir(
+        tmp_path / "runs" / "r",
+        {"critic": {}, "iter-1": {}, "final": {}},
+        {
+            "summary.json": {"base": _eval(0.5), "final": _eval(huge)},
+            "iter-01/metrics.json": {
+                "iteration": 1,
+                "validation": _eval(0.6),
+                "seconds": {"sample": huge},
+            },
+        },
+    )
+    (run / "iter-01" / "examples.json").write_text("[" * 100_000 + "]" * 100_000)
+    os.mkfifo(run / "eval.json")  # a pipe where a file belongs: read, it would wait forever
+    _run_dir(tmp_path / "runs" / "good", {"critic": {}}, {})
+    code, out, err = seal_cli("runs", str(tmp_path / "runs"))
+    assert code == 0 and "done" in out and "resumable" in out, err
+    code, _, err = seal_cli("report", str(run))
+    assert code == 0 and (run / "report" / "report.html").exists(), err
+
+
+def test_resume_refuses_an_emptied_config(tmp_path: Path, seal_cli, one_line_error) -> None:
+    """An empty (or comment-only) config.yaml read as 'all defaults' resumed the run on other
+    settings than it was made with, and rewrote the file with them."""
+    run = _run_dir(tmp_path / "r", {"critic": {}}, {})
+    for text in ("", "# nothing\n"):
+        (run / "config.yaml").write_text(text)
+        code, _, err = seal_cli("run", "--resume", str(run), "--iterations", "20")
+        one_line_error(code, err, "config.yaml is empty", "restore")
+        assert (run / "config.yaml").read_text() == text
+
+
 def test_outputs_keep_usual_permissions(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
@@ -632,3 +668,11 @@ def test_config_show_with_the_preset_seal_run_uses(seal_cli) -> None:
     assert code == 0 and "problems_per_level: 24" in preset, err
     code, _, err = seal_cli("config", "show", "--preset", "laptop")
     assert code == 2 and "unknown preset 'laptop'; presets: tiny-cpu, paper" in err
+
+
+def test_eval_output_an_existing_directory_with_a_dot_is_a_directory(tmp_path: Path) -> None:
+    from seal.cli.evaluate import _one_file
+
+    (tmp_path / "results.d").mkdir()
+    assert not _one_file(tmp_path / "results.d") and not _one_file(tmp_path / "out")
+    assert _one_file(tmp_path / "gsm8k.json") and not _one_file(None)

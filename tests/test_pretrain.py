@@ -191,6 +191,12 @@ def test_a_failed_pretraining_leaves_no_husk_but_keeps_a_checkpoint(
     )
     one_line_error(code, err, "pretrain.levels", "levels are 1-8")
     assert not (tmp_path / ".n.partial").exists()
+    mine = tmp_path / "notes"  # --force replaces a model it made, not any directory
+    mine.mkdir()
+    (mine / "todo.txt").write_text("keep me")
+    code, _, err = seal_cli("pretrain-tiny", "--out", str(mine), "--force")
+    one_line_error(code, err, "no pretrain.json", "give a new directory")
+    assert (mine / "todo.txt").read_text() == "keep me"
 
 
 def test_padding_to_a_multiple_bounds_the_widths_and_keeps_the_loss() -> None:

@@ -48,3 +48,47 @@ def test_the_loop_from_python_as_the_readme_shows(tmp_path: Path, make_toy_confi
     path, base, final = out.getvalue().split()
     assert Path(path).parent == tmp_path and (Path(path) / "summary.json").is_file()
     assert 0.0 <= float(base) <= 1.0 and 0.0 <= float(final) <= 1.0
+
+
+def test_the_python_api_names_a_wrong_argument_in_one_line(tmp_path: Path) -> None:
+    """A library user's slip is a SealError naming the argument, not an AttributeError from
+    deep inside (or, for levels [1.0], a silently different problem stream)."""
+    from seal.config import PRESETS, SamplingConfig, load_config
+    from seal.errors import SealError
+    from seal.evaluate import evaluate
+    from seal.store import RunDir
+    from seal.tasks import get_task
+
+    task = get_task("wordmath", levels=[1])
+    problems = task.problems("test", 2)
+    for kwargs, needle in [
+        ({"problems": []}, "non-empty list of problems"),
+        ({"problems": [{"question": "q"}]}, "Problem objects"),
+        ({"sampling": None}, "SamplingConfig"),
+        ({"samples": 0}, "samples must be an integer 1-"),
+        ({"shots": 10**7}, "shots must be an integer 0-256"),
+    ]:
+        args = {"problems": problems, "sampling": SamplingConfig()} | kwargs
+        with pytest.raises(SealError, match=needle):
+            evaluate(
+                task,
+                args["problems"],
+                None,
+                args["sampling"],
+                **{k: v for k, v in kwargs.items() if k in ("samples", "shots")},
+            )
+    for make, needle in [
+        (lambda: get_task("wordmath", level=[1]), "takes no level; it takes: levels, seed"),
+        (lambda: get_task(None), "a task name is a string"),
+        (lambda: get_task("wordmath", levels=5), "levels are a list"),
+        (lambda: get_task("wordmath", levels=[1.0]), "unknown wordmath level"),
+        (lambda: get_task("wordmath", seed="a"), "seed is an integer"),
+        (lambda: task.problems("test", "5"), "--limit must be an integer"),
+        (lambda: load_config(None, ["eval.limit=3"]), "overrides is a dict"),
+        (lambda: load_config(None, None, "tiny-gpu"), "unknown preset 'tiny-gpu'"),
+        (lambda: RunDir.create(tmp_path, None, "run", {}), "config is YAML text"),
+    ]:
+        with pytest.raises(SealError, match=needle):
+            make()
+    assert load_config(None, None, "tiny-cpu") == load_config(None, None, PRESETS["tiny-cpu"])
+    assert list(tmp_path.iterdir()) == []  # no run directory made for a refused config

@@ -646,12 +646,20 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def load_config(
     path: Path | None = None,
     overrides: dict[str, Any] | None = None,
-    preset: dict[str, Any] | None = None,
+    preset: dict[str, Any] | str | None = None,
     names: dict[str, str] | None = None,
 ) -> SealConfig:
     """Defaults < ``preset`` < the YAML file < dotted ``overrides`` (``{"sampling.seed": 3}``);
     an override of ``None`` sets the key to null (``--set eval.limit=null``). ``names``: the
-    command-line flag that set an override (``{"eval.limit": "--limit"}``), for its errors."""
+    command-line flag that set an override (``{"eval.limit": "--limit"}``), for its errors.
+    ``preset``: its settings, or its name in ``PRESETS`` (``"tiny-cpu"``)."""
+    if isinstance(preset, str):  # a preset's name, as `seal run --preset` takes it
+        if preset not in PRESETS:
+            raise SealError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+        preset = PRESETS[preset]
+    for what, given in (("overrides", overrides), ("preset", preset)):
+        if given is not None and not isinstance(given, dict):
+            raise SealError(f"load_config's {what} is a dict of dotted keys, got {given!r}")
     base: dict[str, Any] = {}
     for key, value in (preset or {}).items():
         _set_dotted(base, key, value)

@@ -15,7 +15,8 @@ from typing import Any
 
 from rich.table import Table
 
-from seal.config import SamplingConfig
+from seal.config import MAX_SAMPLES, SamplingConfig
+from seal.errors import SealError
 from seal.generation.base import Completion, Sampler, SamplingParams
 from seal.generation.loglik import loglikelihood
 from seal.metrics import majority, pass_at_k
@@ -80,6 +81,16 @@ def evaluate(
     quiet: bool = False,
 ) -> tuple[dict[str, Any], list[ProblemResult]]:
     """Metrics overall and by level, plus per-problem results (for ``samples.jsonl``)."""
+    if not isinstance(problems, list | tuple) or not problems:
+        raise SealError("evaluate needs a non-empty list of problems (task.problems(split))")
+    if not all(isinstance(p, Problem) for p in problems):
+        raise SealError("evaluate takes Problem objects, as task.problems(split) returns them")
+    if not isinstance(sampling, SamplingConfig):
+        raise SealError("evaluate's sampling is a SamplingConfig (seal.config.SamplingConfig())")
+    bounds = (("samples", samples, 1, MAX_SAMPLES), ("shots", shots, 0, 256))
+    for name, value, least, most in bounds:
+        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+            raise SealError(f"evaluate's {name} must be an integer {least}-{most}, got {value!r}")
     start = time.perf_counter()
     prompts = [task.prompt(p, shots=shots) for p in problems]
     stop = tuple(task.stop)

@@ -36,6 +36,8 @@ STAGE_ORDER = ["critic", "base", "base-test", "iter-*", "final"]
 
 def _read(path: Path) -> Any | None:
     """A JSON object from ``path``, or ``None`` when missing, torn or not an object."""
+    if not path.is_file():  # missing, or a FIFO whose read would wait forever
+        return None
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError, RecursionError):
@@ -56,7 +58,10 @@ def _fmt(value: Any, spec: str) -> str:
     """A number formatted, or ``-`` for a figure that was not measured."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "-"
-    return format(value, spec)
+    try:
+        return format(value, spec)
+    except (OverflowError, ValueError):  # an integer no float holds, in a damaged file
+        return "-"
 
 
 def _pct(value: Any) -> str:
@@ -149,7 +154,7 @@ def _plots(data: dict[str, Any]) -> dict[str, bytes]:
     ):
         try:
             fig = draw(data, plt)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError):
             plt.close("all")
             continue
         if fig is not None:
@@ -294,7 +299,7 @@ def collect(run: Path) -> dict[str, Any]:
             samples[m["iteration"]] = rows
         try:
             ex = json.loads((d / "examples.json").read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             ex = None
         if isinstance(ex, list) and ex:
             examples[m["iteration"]] = ex
@@ -557,7 +562,7 @@ def render(data: dict[str, Any], plots: dict[str, bytes]) -> str:
     for name, section in SECTIONS:
         try:
             parts += section(data, plots)
-        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError, OverflowError):
             parts.append(f'<p class="banner">Left out: {name} (the run\'s files for it hold '
                          "something other than what seal writes).</p>")  # fmt: skip
     parts.append(f"<h2>Configuration</h2><pre>{html.escape(data['config'])}</pre>")
@@ -578,8 +583,9 @@ def write_report(run: Path, out_dir: Path | None = None) -> Path:
     data = collect(run)
     plots = _plots(data)
     out_dir = Path(out_dir) if out_dir else Path(run) / "report"
+    html = render(data, plots)  # all of it made before anything is written
     for name, png in plots.items():
         atomic_write_bytes(out_dir / f"{name}.png", png)
     page = out_dir / "report.html"
-    atomic_write_text(page, render(data, plots))
+    atomic_write_text(page, html)
     return page

@@ -87,6 +87,8 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
+    if Path(path).exists() and not Path(path).is_file():
+        raise SealError(f"{path} is not a regular file (a directory or a pipe); restore it")
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -149,6 +151,10 @@ class RunDir:
 
     @classmethod
     def _create(cls, root: Path, name: str | None, kind: str, config_yaml: str) -> Path:
+        if not isinstance(config_yaml, str):
+            raise SealError("a run's config is YAML text: seal.config.dump_config(config)")
+        if Path(root).exists() and not Path(root).is_dir():
+            raise SealError(f"runs_dir {root} is a file; give a directory for runs")
         if not name:  # a generated name is never refused: the next free suffix is taken
             stem = f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
             return cls._claim(Path(root), stem, kind, config_yaml)

@@ -194,4 +194,12 @@ def check_run_dir(path: Path, kind: str | None = "run") -> dict[str, Any]:
             "give a directory that `seal run` made"
         )
     load_config(path / "config.yaml")
+    import yaml
+
+    written = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
+    if not written:  # seal writes every section: an emptied file would resume on other defaults
+        raise SealError(
+            f"{path / 'config.yaml'} is empty, but seal writes a run's settings into it; "
+            "restore the file (from a backup, or as the run was started)"
+        )
     return manifest

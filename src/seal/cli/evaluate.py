@@ -32,6 +32,12 @@ from seal.errors import SealError
 from seal.outputs import check_output_file, check_output_files, samples_beside
 
 
+def _one_file(output: Path | None) -> bool:
+    """Whether ``--output`` names one results file: a name with a suffix that is not an
+    existing directory (``results.d/`` is one)."""
+    return output is not None and output.suffix != "" and not output.is_dir()
+
+
 @app.command("eval")
 def eval_cmd(
     model: ModelOpt = None,
@@ -159,7 +165,7 @@ def eval_cmd(
         raise SealError("--data / --fewshot-data go with one task; run one task per file")
     if cfg.eval.levels is not None and "wordmath" not in names:
         raise SealError("--levels (eval.levels) applies to the wordmath task only")
-    single_file = output is not None and output.suffix != ""
+    single_file = _one_file(output)
     inputs = [data, fewshot_data, config, critic, policy]
     if output is not None and single_file:
         if output.suffix != ".json":
@@ -234,7 +240,7 @@ def _eval_tasks(
     from seal.generation.hf import HFSampler
     from seal.store import atomic_write_json, atomic_write_text
 
-    single_file = output is not None and output.suffix != ""
+    single_file = _one_file(output)
     sampler = HFSampler(loaded.model, loaded.tokenizer, batch_size=cfg.sampling.batch_size)
     done = []
     for n in names:

@@ -102,6 +102,12 @@ def pretrain_tiny(
             {"pretrain.steps": steps, "pretrain.seed": seed, "pretrain.device": device},
         ).pretrain
         check_output_dir(out_dir, force, "--out", inputs=[config])
+        made = (out_dir / "pretrain.json").is_file()  # --force deletes --out at the end
+        if force and out_dir.is_dir() and any(out_dir.iterdir()) and not made:
+            raise SealError(
+                f"--out {out_dir} holds files but no model of `seal pretrain-tiny` (no "
+                "pretrain.json); --force replaces only such a model: give a new directory"
+            )
         info = None if force else checkpoint_info(partial)
         if info is not None:
             raise SealError(

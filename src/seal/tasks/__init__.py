@@ -31,6 +31,8 @@ def get_task(name: str, **kwargs: object) -> Task:
     """Build the task ``name`` (or ``name/subtask``); an unknown name is a one-line error
     listing the known ones."""
     _load_builtin()
+    if not isinstance(name, str):
+        raise SealError(f"a task name is a string such as 'wordmath', got {name!r}")
     base, _, sub = name.partition("/")
     if base not in _REGISTRY:
         raise SealError(f"unknown task {base!r}; known tasks: {', '.join(sorted(_REGISTRY))}")
@@ -38,6 +40,14 @@ def get_task(name: str, **kwargs: object) -> Task:
         if base not in SUBTASKS:
             raise SealError(f"task {base} has no subtasks (only {', '.join(sorted(SUBTASKS))})")
         kwargs["subtask"] = sub
+    import inspect
+
+    takes = inspect.signature(_REGISTRY[base]).parameters
+    unknown = sorted(set(kwargs) - set(takes))
+    if unknown:
+        raise SealError(
+            f"task {base} takes no {', '.join(unknown)}; it takes: {', '.join(takes) or 'nothing'}"
+        )
     return _REGISTRY[base](**kwargs)
 
 

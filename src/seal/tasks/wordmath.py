@@ -583,8 +583,12 @@ class WordMath:
     ``auto`` counts them: ``seal.critic.calculator.uses_each_quantity``)."""
 
     def __init__(self, levels: list[int] | None = None, seed: int = 0):
+        if levels is not None and not isinstance(levels, list | tuple):
+            raise SealError(f"wordmath levels are a list such as [4, 5], got {levels!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise SealError(f"the wordmath seed is an integer, got {seed!r}")
         self.levels = sorted(levels or LEVELS)
-        bad = [lv for lv in self.levels if lv not in LEVELS]
+        bad = [lv for lv in self.levels if type(lv) is not int or lv not in LEVELS]
         if bad:
             shown = bad if len(bad) <= 5 else f"{bad[:3]} and {len(bad) - 3} more"
             raise SealError(f"unknown wordmath level(s) {shown}; levels are 1-{MAX_LEVEL}")
@@ -594,6 +598,8 @@ class WordMath:
     def problems(self, split: str, limit: int | None = None) -> list[Problem]:
         """``limit`` problems per level (default 100), levels interleaved in order."""
         per_level = 100 if limit is None else limit
+        if isinstance(per_level, bool) or not isinstance(per_level, int):
+            raise SealError(f"--limit must be an integer, got {per_level!r}")
         if per_level <= 0:
             raise SealError(f"--limit must be positive, got {per_level}")
         out: list[Problem] = []
