@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from seal.errors import SealError
@@ -40,8 +41,6 @@ def get_task(name: str, **kwargs: object) -> Task:
         if base not in SUBTASKS:
             raise SealError(f"task {base} has no subtasks (only {', '.join(sorted(SUBTASKS))})")
         kwargs["subtask"] = sub
-    import inspect
-
     takes = inspect.signature(_REGISTRY[base]).parameters
     unknown = sorted(set(kwargs) - set(takes))
     if unknown:
