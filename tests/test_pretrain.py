@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,10 @@ def test_pretrain_tiny_resume_on_the_command_line(
     code, _, err = seal_cli("pretrain-tiny", "--out", str(out), "--resume")
     assert code == 0, err
     assert not partial.exists() and json.loads((out / "pretrain.json").read_text())["steps"] == 4
+    umask = os.umask(0)
+    os.umask(umask)  # transformers writes weights 0600: others could not read the model
+    assert {f.stat().st_mode & 0o777 for f in out.iterdir()} == {0o666 & ~umask}
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask
     bad = tmp_path / ".d.partial"  # a checkpoint cut short or overwritten
     bad.mkdir()
     (bad / CHECKPOINT_INFO).write_text("{not json")

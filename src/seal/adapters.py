@@ -18,6 +18,7 @@ from transformers import PreTrainedModel
 
 from seal import distributed
 from seal.errors import SealError
+from seal.store import usual_modes
 
 ROLES = ("policy", "critic")
 
@@ -67,6 +68,7 @@ def _save_adapter(model: PeftModel, role: str, out: Path) -> None:
     try:
         model.save_pretrained(tmp, selected_adapters=[role])
         src = tmp / role if (tmp / role).is_dir() else tmp
+        usual_modes(src)
         if out.exists():
             shutil.rmtree(out)
         src.rename(out)

@@ -28,7 +28,7 @@ from seal.config import PretrainConfig
 from seal.errors import SealError
 from seal.models import resolve_device
 from seal.progress import progress_bar
-from seal.store import atomic_write_json, atomic_write_text
+from seal.store import atomic_write_json, atomic_write_text, usual_modes
 from seal.tasks.wordmath import format_prompt, iter_problems
 
 EOS = "<|endoftext|>"
@@ -306,6 +306,7 @@ def _pretrain(
             if snapshot_every and snapshot_dir and (step + 1) % snapshot_every == 0:
                 model.save_pretrained(snapshot_dir)
                 tokenizer.save_pretrained(snapshot_dir)
+                usual_modes(snapshot_dir)
             if checkpoint_every and (step + 1) % checkpoint_every == 0 and step + 1 < cfg.steps:
                 seconds = before + time.time() - start
                 save_checkpoint(out, model, opt, cfg, step + 1, losses, tokens, seconds)
@@ -314,6 +315,7 @@ def _pretrain(
     model.generation_config.pad_token_id = tokenizer.eos_token_id
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    usual_modes(out)
     elapsed = before + time.time() - start
     info = {
         "parameters": n_params,

@@ -38,6 +38,19 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def usual_modes(root: Path) -> None:
+    """Give ``root`` and everything below it the modes a new directory or file gets under the
+    umask (0755 / 0644 under 022): ``mkdtemp`` makes 0700 directories, and transformers
+    writes its weights 0600 (through a temporary file), which other users (a shared runs
+    directory, a container's volume) could then not read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for top, _, files in os.walk(root):
+        os.chmod(top, 0o777 & ~umask)
+        for name in files:
+            os.chmod(os.path.join(top, name), 0o666 & ~umask)
+
+
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     distributed.on_main(lambda: _atomic_here(Path(path), write))
 

@@ -26,6 +26,7 @@ from seal.generation.hf import HFSampler
 from seal.improve.finetune import sft
 from seal.improve.grpo import GRPOSettings, grpo_update
 from seal.models import load_model
+from seal.store import usual_modes
 
 FULL_MAX_PARAMS = 100_000_000
 """``run.finetune = auto`` trains models up to this size whole, larger ones through LoRA."""
@@ -101,6 +102,7 @@ class Policy:
         try:
             self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
+            usual_modes(tmp)
             if out.exists():
                 shutil.rmtree(out)
             tmp.rename(out)
