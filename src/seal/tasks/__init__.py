@@ -41,13 +41,20 @@ def get_task(name: str, **kwargs: object) -> Task:
         if base not in SUBTASKS:
             raise SealError(f"task {base} has no subtasks (only {', '.join(sorted(SUBTASKS))})")
         kwargs["subtask"] = sub
-    takes = inspect.signature(_REGISTRY[base]).parameters
-    unknown = sorted(set(kwargs) - set(takes))
-    if unknown:
-        raise SealError(
-            f"task {base} takes no {', '.join(unknown)}; it takes: {', '.join(takes) or 'nothing'}"
-        )
-    return _REGISTRY[base](**kwargs)
+    factory = _REGISTRY[base]
+    takes = inspect.signature(factory).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in takes.values()):
+        unknown = sorted(set(kwargs) - set(takes))
+        if unknown:
+            raise SealError(
+                f"task {base} takes no {', '.join(unknown)}; it takes: {', '.join(takes)}"
+            )
+    try:
+        return factory(**kwargs)
+    except TypeError as err:  # a factory passing **kwargs on to its class
+        if "unexpected keyword argument" not in str(err):
+            raise
+        raise SealError(f"task {base}: {err}") from None
 
 
 def _load_builtin() -> None:
