@@ -14,6 +14,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from seal.errors import SealError
 from seal.store import MANIFEST_SHAPE, read_json_object
 
@@ -193,9 +195,7 @@ def check_run_dir(path: Path, kind: str | None = "run") -> dict[str, Any]:
             f"{path} was made by another command (kind {manifest['kind']!r}), not `seal run`: "
             "give a directory that `seal run` made"
         )
-    load_config(path / "config.yaml")
-    import yaml
-
+    load_config(path / "config.yaml")  # valid; the small file is read once more, for emptiness
     written = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
     if not written:  # seal writes every section: an emptied file would resume on other defaults
         raise SealError(
